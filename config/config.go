@@ -1,0 +1,261 @@
+// Package config reads the platform's configuration from environment variables once at start
+// and validates it, so a bad setting stops the process with a clear message instead of failing later.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole runtime configuration. Zero values are never used: Load fills defaults.
+type Config struct {
+	// Env is "development" or "production". Development enables /dev/mail and relaxed cookies.
+	Env string
+	// HTTPAddr is where the web server listens, e.g. ":8080".
+	HTTPAddr string
+	// BaseURL is the public URL used in mailed links, e.g. "http://localhost:8080".
+	BaseURL string
+	// DatabaseURL is the PostgreSQL DSN. Empty means "find or start one" in dev mode.
+	DatabaseURL string
+	// TemporalAddress is host:port of the Temporal frontend. Empty means "start the dev server" in dev mode.
+	TemporalAddress string
+	// TemporalNamespace is the Temporal namespace holding our workflows.
+	TemporalNamespace string
+	// TemporalUIURL is the Temporal web UI root, used for links from the admin panel.
+	TemporalUIURL string
+	// TaskQueue is the Temporal task queue our worker polls.
+	TaskQueue string
+	// SMTPURL is where mail goes, e.g. "smtp://user:pass@host:587?tls=starttls". Empty in dev mode
+	// means the built-in sink.
+	SMTPURL string
+	// MailFrom is the sender address of every outgoing message.
+	MailFrom string
+	// AppKey is the 32-byte secret that signs CSRF tokens and encrypts secrets at rest.
+	AppKey []byte
+	// SecureCookies marks cookies Secure; on by default when BaseURL is https.
+	SecureCookies bool
+	// LogLevel is the slog level: debug, info, warn or error.
+	LogLevel string
+	// DataDir holds dev-mode state: the Temporal SQLite file, the private PostgreSQL cluster, logs.
+	DataDir string
+	// OnboardingReminderAfter is how long after registration an unverified customer is reminded.
+	OnboardingReminderAfter time.Duration
+	// OnboardingDeadline is how long the onboarding workflow waits for verification in total.
+	OnboardingDeadline time.Duration
+	// SessionLifetime is how long an idle login session lasts.
+	SessionLifetime time.Duration
+}
+
+// Development reports whether the process runs in development mode.
+func (c Config) Development() bool { return c.Env == "development" }
+
+// devAppKey is the fixed key used only in development mode when APP_KEY is unset; production refuses to start without one.
+const devAppKey = "ezscale-development-key-not-for-production"
+
+// Var describes one environment variable Load reads.
+type Var struct{ Name, Default, Help string }
+
+// Vars lists every variable Load reads, with its default and meaning, for `ezscale help`.
+func Vars() []Var {
+	return []Var{
+		{"APP_ENV", "production (dev: development)", "development enables /dev/mail and the demo seed"},
+		{"HTTP_ADDR", ":8080", "listen address of the web server"},
+		{"BASE_URL", "http://localhost:8080", "public URL used in mailed links"},
+		{"DATABASE_URL", "(dev: found or started)", "PostgreSQL DSN, postgres://user:pass@host:5432/db"},
+		{"TEMPORAL_ADDRESS", "127.0.0.1:7233 (dev: started)", "Temporal frontend host:port"},
+		{"TEMPORAL_NAMESPACE", "ezscale", "Temporal namespace"},
+		{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal UI root for admin links"},
+		{"TEMPORAL_TASK_QUEUE", "ezscale", "task queue the worker polls"},
+		{"SMTP_URL", "(dev: built-in sink)", "smtp://user:pass@host:port?tls=starttls|tls|none"},
+		{"MAIL_FROM", "EZSCALE Hosting <billing@ezscale.local>", "sender of outgoing mail"},
+		{"APP_KEY", "(required in production)", "secret, at least 32 bytes or base64 of 32 bytes"},
+		{"SECURE_COOKIES", "true when BASE_URL is https", "mark cookies Secure"},
+		{"LOG_LEVEL", "info", "debug, info, warn, error"},
+		{"DATA_DIR", "var", "dev-mode state: Temporal SQLite file, private PostgreSQL, logs"},
+		{"ONBOARDING_REMINDER_AFTER", "24h", "delay before the verification reminder"},
+		{"ONBOARDING_DEADLINE", "168h", "how long onboarding waits for verification"},
+		{"SESSION_LIFETIME", "720h", "idle lifetime of a login session"},
+	}
+}
+
+// Load reads the configuration through getenv (os.Getenv in production, a map in tests).
+// defaultEnv is the environment used when APP_ENV is unset ("development" for `ezscale dev`).
+func Load(getenv func(string) string, defaultEnv string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	c := Config{
+		Env:               get("APP_ENV", defaultEnv),
+		HTTPAddr:          get("HTTP_ADDR", ":8080"),
+		BaseURL:           strings.TrimRight(get("BASE_URL", "http://localhost:8080"), "/"),
+		DatabaseURL:       get("DATABASE_URL", ""),
+		TemporalAddress:   get("TEMPORAL_ADDRESS", ""),
+		TemporalNamespace: get("TEMPORAL_NAMESPACE", "ezscale"),
+		TemporalUIURL:     strings.TrimRight(get("TEMPORAL_UI_URL", "http://localhost:8233"), "/"),
+		TaskQueue:         get("TEMPORAL_TASK_QUEUE", "ezscale"),
+		SMTPURL:           get("SMTP_URL", ""),
+		MailFrom:          get("MAIL_FROM", "EZSCALE Hosting <billing@ezscale.local>"),
+		LogLevel:          strings.ToLower(get("LOG_LEVEL", "info")),
+		DataDir:           get("DATA_DIR", "var"),
+	}
+	if c.Env != "development" && c.Env != "production" {
+		errs = append(errs, fmt.Errorf("APP_ENV %q: must be development or production", c.Env))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP_ADDR %q: want host:port such as :8080", c.HTTPAddr))
+	}
+	base, err := url.Parse(c.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		errs = append(errs, fmt.Errorf("BASE_URL %q: want an absolute http(s) URL", c.BaseURL))
+	}
+	if c.DatabaseURL != "" {
+		if err := ValidateDatabaseURL(c.DatabaseURL); err != nil {
+			errs = append(errs, err)
+		}
+	} else if !c.Development() {
+		errs = append(errs, errors.New("DATABASE_URL is required outside development mode"))
+	}
+	if c.TemporalAddress != "" {
+		if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
+			errs = append(errs, fmt.Errorf("TEMPORAL_ADDRESS %q: want host:port such as 127.0.0.1:7233", c.TemporalAddress))
+		}
+	} else if !c.Development() {
+		c.TemporalAddress = "127.0.0.1:7233"
+	}
+	if c.SMTPURL != "" {
+		if err := ValidateSMTPURL(c.SMTPURL); err != nil {
+			errs = append(errs, err)
+		}
+	} else if !c.Development() {
+		errs = append(errs, errors.New("SMTP_URL is required outside development mode"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel))
+	}
+
+	key := getenv("APP_KEY")
+	switch {
+	case key == "" && c.Development():
+		sum := sha256.Sum256([]byte(devAppKey))
+		c.AppKey = sum[:]
+	case key == "":
+		errs = append(errs, errors.New("APP_KEY is required outside development mode (generate one with: head -c32 /dev/urandom | base64)"))
+	default:
+		k, err := parseKey(key)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.AppKey = k
+	}
+
+	c.SecureCookies = base != nil && base.Scheme == "https"
+	if v := getenv("SECURE_COOKIES"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SECURE_COOKIES %q: want true or false", v))
+		}
+		c.SecureCookies = b
+	}
+
+	durations := []struct {
+		name string
+		def  time.Duration
+		dst  *time.Duration
+	}{
+		{"ONBOARDING_REMINDER_AFTER", 24 * time.Hour, &c.OnboardingReminderAfter},
+		{"ONBOARDING_DEADLINE", 7 * 24 * time.Hour, &c.OnboardingDeadline},
+		{"SESSION_LIFETIME", 30 * 24 * time.Hour, &c.SessionLifetime},
+	}
+	for _, d := range durations {
+		*d.dst = d.def
+		v := getenv(d.name)
+		if v == "" {
+			continue
+		}
+		parsed, err := time.ParseDuration(v)
+		if err != nil || parsed <= 0 {
+			errs = append(errs, fmt.Errorf("%s %q: want a positive duration such as 24h or 90s", d.name, v))
+			continue
+		}
+		*d.dst = parsed
+	}
+	if c.OnboardingDeadline <= c.OnboardingReminderAfter {
+		errs = append(errs, fmt.Errorf("ONBOARDING_DEADLINE (%s) must be longer than ONBOARDING_REMINDER_AFTER (%s)", c.OnboardingDeadline, c.OnboardingReminderAfter))
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// ValidateDatabaseURL checks that s is a postgres:// URL with a host and a database name.
+func ValidateDatabaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL is not a valid URL: %w", err)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("DATABASE_URL %q: scheme must be postgres://", redact(u))
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return fmt.Errorf("DATABASE_URL %q: missing host", redact(u))
+	}
+	if strings.Trim(u.Path, "/") == "" {
+		return fmt.Errorf("DATABASE_URL %q: missing database name (…/dbname)", redact(u))
+	}
+	return nil
+}
+
+// ValidateSMTPURL checks that s is an smtp:// URL with a host and port and a known tls mode.
+func ValidateSMTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("SMTP_URL is not a valid URL: %w", err)
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return fmt.Errorf("SMTP_URL %q: scheme must be smtp:// or smtps://", redact(u))
+	}
+	if u.Hostname() == "" || u.Port() == "" {
+		return fmt.Errorf("SMTP_URL %q: want host:port", redact(u))
+	}
+	switch u.Query().Get("tls") {
+	case "", "none", "starttls", "tls":
+	default:
+		return fmt.Errorf("SMTP_URL %q: tls must be none, starttls or tls", redact(u))
+	}
+	return nil
+}
+
+func redact(u *url.URL) string {
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			c := *u
+			c.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return c.String()
+		}
+	}
+	return u.String()
+}
+
+func parseKey(s string) ([]byte, error) {
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if len(s) >= 32 {
+		return []byte(s), nil
+	}
+	return nil, errors.New("APP_KEY must be at least 32 bytes, or base64 of at least 32 bytes")
+}
