@@ -45,6 +45,10 @@ type Config struct {
 	LogLevel string
 	// DataDir holds dev-mode state: the Temporal SQLite file, the private PostgreSQL cluster, logs.
 	DataDir string
+	// BinDir is where dev mode installs the Temporal CLI.
+	BinDir string
+	// DevTemporalPort and DevTemporalUIPort are the ports of the dev-mode Temporal server and its UI.
+	DevTemporalPort, DevTemporalUIPort int
 	// OnboardingReminderAfter is how long after registration an unverified customer is reminded.
 	OnboardingReminderAfter time.Duration
 	// OnboardingDeadline is how long the onboarding workflow waits for verification in total.
@@ -79,6 +83,9 @@ func Vars() []Var {
 		{"SECURE_COOKIES", "true when BASE_URL is https", "mark cookies Secure"},
 		{"LOG_LEVEL", "info", "debug, info, warn, error"},
 		{"DATA_DIR", "var", "dev-mode state: Temporal SQLite file, private PostgreSQL, logs"},
+		{"BIN_DIR", "bin", "dev mode installs the Temporal CLI here"},
+		{"TEMPORAL_DEV_PORT", "7233", "dev mode: port of the Temporal dev server"},
+		{"TEMPORAL_UI_PORT", "8233", "dev mode: port of the Temporal UI"},
 		{"ONBOARDING_REMINDER_AFTER", "24h", "delay before the verification reminder"},
 		{"ONBOARDING_DEADLINE", "168h", "how long onboarding waits for verification"},
 		{"SESSION_LIFETIME", "720h", "idle lifetime of a login session"},
@@ -108,6 +115,21 @@ func Load(getenv func(string) string, defaultEnv string) (Config, error) {
 		MailFrom:          get("MAIL_FROM", "EZSCALE Hosting <billing@ezscale.local>"),
 		LogLevel:          strings.ToLower(get("LOG_LEVEL", "info")),
 		DataDir:           get("DATA_DIR", "var"),
+		BinDir:            get("BIN_DIR", "bin"),
+	}
+	for _, p := range []struct {
+		name string
+		def  int
+		dst  *int
+	}{{"TEMPORAL_DEV_PORT", 7233, &c.DevTemporalPort}, {"TEMPORAL_UI_PORT", 8233, &c.DevTemporalUIPort}} {
+		*p.dst = p.def
+		if v := getenv(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				errs = append(errs, fmt.Errorf("%s %q: want a port number", p.name, v))
+			}
+			*p.dst = n
+		}
 	}
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, fmt.Errorf("APP_ENV %q: must be development or production", c.Env))

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDevelopmentDefaults(t *testing.T) {
+	c, err := Load(env(nil), "development")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Development() || c.HTTPAddr != ":8080" || c.TemporalNamespace != "ezscale" || c.OnboardingReminderAfter != 24*time.Hour ||
+		len(c.AppKey) != 32 || c.SecureCookies || c.DevTemporalPort != 7233 || c.DevTemporalUIPort != 8233 {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if c.DatabaseURL != "" || c.TemporalAddress != "" || c.SMTPURL != "" {
+		t.Fatal("dev mode must leave DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL empty so it can start its own")
+	}
+}
+
+func TestInvalidSettingsAreRefusedWithTheirNames(t *testing.T) {
+	cases := map[string]map[string]string{
+		"DATABASE_URL":              {"DATABASE_URL": "mysql://root@localhost/x"},
+		"missing database name":     {"DATABASE_URL": "postgres://u@localhost:5432"},
+		"TEMPORAL_ADDRESS":          {"TEMPORAL_ADDRESS": "no-port"},
+		"BASE_URL":                  {"BASE_URL": "ftp://x"},
+		"ONBOARDING_REMINDER_AFTER": {"ONBOARDING_REMINDER_AFTER": "soon"},
+		"ONBOARDING_DEADLINE":       {"ONBOARDING_REMINDER_AFTER": "48h", "ONBOARDING_DEADLINE": "24h"},
+		"APP_KEY":                   {"APP_KEY": "short"},
+		"SMTP_URL":                  {"SMTP_URL": "smtp://mail.example.com:25?tls=maybe"},
+		"LOG_LEVEL":                 {"LOG_LEVEL": "loud"},
+		"TEMPORAL_DEV_PORT":         {"TEMPORAL_DEV_PORT": "99999"},
+		"APP_ENV":                   {"APP_ENV": "staging"},
+	}
+	for want, vars := range cases {
+		_, err := Load(env(vars), "development")
+		if err == nil || !strings.Contains(err.Error(), strings.Fields(want)[0]) {
+			t.Errorf("%v: err = %v; want an error naming %s", vars, err, want)
+		}
+	}
+}
+
+func TestProductionRequiresItsSecretsAndServices(t *testing.T) {
+	_, err := Load(env(nil), "production")
+	for _, name := range []string{"DATABASE_URL", "SMTP_URL", "APP_KEY"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("production without %s: err = %v", name, err)
+		}
+	}
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL": "postgres://app:secret@db:5432/ezscale?sslmode=disable",
+		"SMTP_URL":     "smtp://mail:587?tls=starttls",
+		"APP_KEY":      "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+		"BASE_URL":     "https://billing.example.com",
+	}), "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SecureCookies || c.TemporalAddress != "127.0.0.1:7233" || string(c.AppKey) != "01234567890123456789012345678901" {
+		t.Fatalf("production config = %+v", c)
+	}
+}
+
+func TestErrorsDoNotLeakPasswords(t *testing.T) {
+	_, err := Load(env(map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432"}), "development")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v; want an error without the password", err)
+	}
+}

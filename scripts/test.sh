@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every test of the platform. Installs and starts what the tests need when it is missing:
+# PostgreSQL (Debian package), the Temporal CLI (into ./bin) and Chromium (Debian package).
+# Usage: scripts/test.sh [go test flags and packages]   (default: ./...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+say() { printf '==> %s\n' "$*" >&2; }
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
+apt_updated=
+apt_install() {
+  if [[ -z $apt_updated ]]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+command -v go >/dev/null || { echo "Go is required (https://go.dev/doc/install); this project uses Go 1.26" >&2; exit 1; }
+export GOTOOLCHAIN=local
+
+# PostgreSQL: use TEST_DATABASE_URL, else a server on 127.0.0.1:5432, else install and start one.
+pg_answers() { command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; }
+pg_trusts() { PGCONNECT_TIMEOUT=3 psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" -Atqc 'select 1' >/dev/null 2>&1; }
+if [[ -z ${TEST_DATABASE_URL:-} ]]; then
+  if ! pg_answers; then
+    if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+      say "installing PostgreSQL (Debian package postgresql)"
+      apt_install postgresql
+    fi
+    say "starting PostgreSQL"
+    if command -v pg_ctlcluster >/dev/null; then
+      ver=$(ls /etc/postgresql | sort -V | tail -n1)
+      as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || as_root pg_ctlcluster "$ver" main start
+    else
+      as_root service postgresql start
+    fi
+    for _ in $(seq 1 30); do pg_answers && break; sleep 1; done
+    pg_answers || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+  fi
+  if pg_trusts; then
+    export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+  else
+    # A stock Debian server asks for a password over TCP: give the postgres role a test password.
+    say "setting a password for the postgres role (test server)"
+    (cd / && as_root su postgres -c "psql -qc \"ALTER ROLE postgres PASSWORD 'postgres'\"")
+    export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"
+  fi
+fi
+
+# Temporal CLI v1.5.1 in ./bin (later tags cannot be go-installed: they use replace directives).
+if [[ ! -x bin/temporal ]]; then
+  say "installing the Temporal CLI v1.5.1 into ./bin (about 4 minutes the first time)"
+  GOBIN="$root/bin" go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+fi
+
+# Chromium for the browser tests.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  say "installing Chromium (Debian package chromium)"
+  apt_install chromium
+fi
+
+mkdir -p test-artifacts
+export EZSCALE_TEST_ARTIFACTS="$root/test-artifacts"
+say "go vet"
+go vet ./...
+say "go test"
+if [[ $# -eq 0 ]]; then set -- ./...; fi
+go test -count=1 -p 2 -timeout 25m "$@"
