@@ -1,0 +1,115 @@
+// Package web holds the server-rendered HTML pages, their layouts and the static
+// assets (CSS, JS, fonts), all embedded in the binary and parsed once at start.
+//
+// Handlers build a Page with a page-specific view struct in Page.Data and call
+// Renderer.Render; the package imports only the standard library.
+package web
+
+import "time"
+
+// Page is what every template sees: request facts shared by all layouts plus
+// the page-specific view in Data.
+type Page struct {
+	Title   string            // page title; the layout appends " · EZSCALE"
+	Path    string            // current request path, for nav highlighting and the theme form's "next"
+	Theme   string            // "light" or "dark"; anything else renders as "light"
+	CSRF    string            // token for the hidden "csrf" field of every POST form
+	Viewer  *Viewer           // signed-in user, nil when anonymous
+	Flash   string            // one-line success notice shown at the top
+	Error   string            // one-line error notice shown at the top
+	Form    map[string]string // values to re-populate inputs after a failed POST (never passwords)
+	Errors  map[string]string // field name -> message shown under that input
+	DevMode bool              // shows the "Dev mail" link (/dev/mail) in nav and footer
+	Data    any               // the page's view struct (see pageViews); nil means its zero value
+}
+
+// Viewer is the signed-in user as the pages need to see them.
+type Viewer struct {
+	ID       int64
+	Name     string
+	Email    string
+	Role     string // "admin" or "customer"
+	Verified bool   // email address confirmed
+}
+
+// IsAdmin reports whether the viewer may see the admin area.
+func (v *Viewer) IsAdmin() bool { return v != nil && v.Role == "admin" }
+
+// VerifyResult is the view of "verify_result": the outcome of following an
+// email verification link.
+type VerifyResult struct {
+	OK      bool
+	Message string
+}
+
+// AccountDashboard is the view of "account_dashboard".
+type AccountDashboard struct {
+	UnverifiedEmail bool // shows the "Please verify your email address" banner with a resend form
+}
+
+// Profile is the view of "account_profile"; the form values come from Page.Form.
+type Profile struct {
+	LoginHistory []LoginRow // most recent first
+}
+
+// AdminDashboard is the view of "admin_dashboard".
+type AdminDashboard struct {
+	Customers    int
+	Unverified   int // customers who have not confirmed their email address
+	Staff        int
+	RecentLogins []LoginRow
+	RecentAudit  []AuditRow
+}
+
+// AuditLog is the view of "admin_audit".
+type AuditLog struct {
+	Entries []AuditRow // most recent first
+}
+
+// MailList is the view of "dev_mail": messages caught by the dev SMTP sink.
+type MailList struct {
+	Messages []MailSummary // most recent first
+}
+
+// MailSummary is one caught message as listed on /dev/mail; ID builds the
+// link /dev/mail/{ID}.
+type MailSummary struct {
+	ID       int
+	To       string
+	From     string
+	Subject  string
+	Received time.Time
+}
+
+// MailMessage is the view of "dev_mail_message". The text body is shown with
+// its links made clickable; the HTML body is shown only inside a sandboxed iframe.
+type MailMessage struct {
+	MailSummary
+	Text string
+	HTML string
+}
+
+// ErrorPage is the view of "error", used for 403, 404, 429 and 500 responses.
+type ErrorPage struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// LoginRow is one sign-in attempt in a login history table.
+type LoginRow struct {
+	At        time.Time
+	IP        string
+	UserAgent string
+	Success   bool
+	Email     string // the address that was tried; shown on admin tables
+}
+
+// AuditRow is one entry of the admin audit log.
+type AuditRow struct {
+	At     time.Time
+	Actor  string
+	Action string
+	Target string
+	IP     string
+}
