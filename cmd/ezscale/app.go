@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/ezscale/billing/activities"
+	"github.com/ezscale/billing/config"
+	"github.com/ezscale/billing/httpapi"
+	"github.com/ezscale/billing/mail"
+	"github.com/ezscale/billing/mail/sink"
+	"github.com/ezscale/billing/seed"
+	"github.com/ezscale/billing/store"
+	"github.com/ezscale/billing/web"
+)
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, usage, "\nEnvironment variables:\n")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, v := range config.Vars() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, v.Default, v.Help)
+	}
+	tw.Flush()
+}
+
+// openStore connects to PostgreSQL and, when migrate is set, brings the schema up to date.
+func openStore(ctx context.Context, log *slog.Logger, dsn string, migrate bool) (*store.Store, error) {
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		n, err := s.MigrateUp(ctx, log)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("applied migrations", "count", n)
+		}
+	}
+	return s, nil
+}
+
+// dialTemporal connects to the Temporal frontend, retrying for a while so a worker can start
+// alongside a server that is still coming up.
+func dialTemporal(ctx context.Context, log *slog.Logger, cfg config.Config) (client.Client, error) {
+	var lastErr error
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := client.DialContext(ctx, client.Options{
+			HostPort:  cfg.TemporalAddress,
+			Namespace: cfg.TemporalNamespace,
+			Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal")),
+		})
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.TemporalAddress, cfg.TemporalNamespace, lastErr)
+}
+
+// newHTTP builds the web handler from its parts.
+func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Client, m httpapi.Mailer, sk *sink.Sink) (http.Handler, error) {
+	pages, err := web.NewRenderer()
+	if err != nil {
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	return httpapi.New(httpapi.Deps{
+		Log: log, Store: s, Workflows: tc, Mail: m, Pages: pages, Sink: sk,
+		Settings: httpapi.Settings{
+			BaseURL: cfg.BaseURL, AppKey: cfg.AppKey, SecureCookies: cfg.SecureCookies,
+			SessionLifetime: cfg.SessionLifetime, TaskQueue: cfg.TaskQueue,
+			OnboardingReminderAfter: cfg.OnboardingReminderAfter, OnboardingDeadline: cfg.OnboardingDeadline,
+			Development: cfg.Development(),
+		},
+	}), nil
+}
+
+// newWorker registers every workflow and activity on the task queue.
+func newWorker(cfg config.Config, tc client.Client, s *store.Store, m *mail.SMTP) worker.Worker {
+	w := worker.New(tc, cfg.TaskQueue, worker.Options{})
+	activities.Register(w, &activities.Onboarding{Users: s, Mail: m, BaseURL: cfg.BaseURL})
+	return w
+}
+
+// serveHTTP listens on addr until ctx ends, then drains requests for up to 20 seconds.
+func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	log.Info("shutting down http server")
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// runServe runs the web server only (production layout: serve and worker are separate processes).
+func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Load(getenv, "production")
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	s, err := openStore(ctx, log, cfg.DatabaseURL, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tc, err := dialTemporal(ctx, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+	if err != nil {
+		return err
+	}
+	h, err := newHTTP(log, cfg, s, tc, m, nil)
+	if err != nil {
+		return err
+	}
+	ln, err := listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("http server listening", "addr", ln.Addr().String(), "version", version)
+	return serveHTTP(ctx, log, ln, h)
+}
+
+// runWorker runs the Temporal worker only.
+func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Load(getenv, "production")
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	s, err := openStore(ctx, log, cfg.DatabaseURL, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tc, err := dialTemporal(ctx, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+	if err != nil {
+		return err
+	}
+	w := newWorker(cfg, tc, s, m)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker polling", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "version", version)
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	dsn, err := requireDatabaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, "info")
+	s, err := openStore(ctx, log, dsn, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	dir := "up"
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	switch dir {
+	case "up":
+		n, err := s.MigrateUp(ctx, log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+	case "down":
+		if err := s.MigrateDown(ctx, log); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "rolled back the latest migration")
+	case "status":
+		st, err := s.MigrationStatuses(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tFILE")
+		for _, m := range st {
+			state, at := "pending", ""
+			if m.Applied {
+				state, at = "applied", m.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", m.Version, state, at, m.Name)
+		}
+		tw.Flush()
+	default:
+		return usageError(fmt.Sprintf("migrate %q: want up, down or status", dir))
+	}
+	return nil
+}
+
+func runSeed(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	dsn, err := requireDatabaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, "info")
+	s, err := openStore(ctx, log, dsn, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := seed.Demo(ctx, log, s); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "demo data ready:")
+	for _, l := range seed.DemoLogins() {
+		fmt.Fprintf(stdout, "  %-8s %s / %s\n", l.Role, l.Email, l.Password)
+	}
+	return nil
+}
+
+// requireDatabaseURL is the only setting migrate and seed need, so a migration job does not
+// have to carry the web server's secrets.
+func requireDatabaseURL(getenv func(string) string) (string, error) {
+	dsn := getenv("DATABASE_URL")
+	if dsn == "" {
+		return "", errors.New("DATABASE_URL is required")
+	}
+	if err := config.ValidateDatabaseURL(dsn); err != nil {
+		return "", err
+	}
+	return dsn, nil
+}

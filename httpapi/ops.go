@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ezscale/billing/web"
+)
+
+// healthz says the process is up; it checks nothing else so a load balancer never restarts a
+// healthy process because a dependency is down.
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 only when PostgreSQL and Temporal both answer, else 503 with what failed.
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
+	ready := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgres"], ready = err.Error(), false
+	}
+	if _, err := s.Workflows.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = err.Error(), false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks})
+}
+
+// devMail lists the messages the built-in SMTP sink caught (development mode only).
+func (s *server) devMail(w http.ResponseWriter, r *http.Request) {
+	msgs := s.Sink.Messages()
+	view := web.MailList{Messages: make([]web.MailSummary, 0, len(msgs))}
+	for _, m := range msgs {
+		view.Messages = append(view.Messages, mailSummary(m.ID, m.From, m.To, m.Subject, m.Received))
+	}
+	s.render(w, r, http.StatusOK, "dev_mail", s.page(r, "Dev mail", view))
+}
+
+func (s *server) devMailMessage(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(chi.URLParam(r, "id"))
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	m, ok := s.Sink.Message(id)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	s.render(w, r, http.StatusOK, "dev_mail_message", s.page(r, m.Subject, web.MailMessage{
+		MailSummary: mailSummary(m.ID, m.From, m.To, m.Subject, m.Received), Text: m.Text, HTML: m.HTML,
+	}))
+}
+
+func mailSummary(id int, from string, to []string, subject string, at time.Time) web.MailSummary {
+	rcpt := ""
+	for i, t := range to {
+		if i > 0 {
+			rcpt += ", "
+		}
+		rcpt += t
+	}
+	return web.MailSummary{ID: id, To: rcpt, From: from, Subject: subject, Received: at}
+}

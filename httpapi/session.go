@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ezscale/billing/auth"
+	"github.com/ezscale/billing/store"
+)
+
+const (
+	sessionCookie = "ezscale_session"
+	csrfCookie    = "ezscale_csrf"
+	themeCookie   = "ezscale_theme"
+)
+
+type ctxKey int
+
+const (
+	userKey ctxKey = iota
+	sessionKey
+	csrfKey
+)
+
+// currentUser is the logged-in user, or nil.
+func currentUser(r *http.Request) *store.User {
+	u, _ := r.Context().Value(userKey).(*store.User)
+	return u
+}
+
+// currentSession is the hash of the request's live session, or nil.
+func currentSession(r *http.Request) []byte {
+	h, _ := r.Context().Value(sessionKey).([]byte)
+	return h
+}
+
+// loadSession resolves the session cookie to a user. An unknown or expired cookie is cleared.
+func (s *server) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hash := auth.HashSecret(c.Value)
+		_, u, err := s.Store.SessionUser(r.Context(), hash, s.Settings.SessionLifetime)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			s.clearCookie(w, sessionCookie)
+		case err != nil:
+			s.fail(w, r, err)
+			return
+		default:
+			ctx := context.WithValue(r.Context(), userKey, &u)
+			ctx = context.WithValue(ctx, sessionKey, hash)
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// startSession logs u in: a new session id replaces any previous one (rotation defeats fixation).
+func (s *server) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
+	secret, hash, err := auth.NewSecret()
+	if err != nil {
+		return err
+	}
+	sess := store.Session{
+		IDHash: hash, UserID: u.ID, IP: clientIP(r), UserAgent: truncate(r.UserAgent(), 512),
+		ExpiresAt: time.Now().Add(s.Settings.SessionLifetime),
+	}
+	var old []byte
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		old = auth.HashSecret(c.Value)
+	}
+	if err := s.Store.CreateSession(r.Context(), sess, old); err != nil {
+		return err
+	}
+	s.setCookie(w, sessionCookie, secret, s.Settings.SessionLifetime)
+	// A new CSRF secret too, so a token seen before login is useless after it.
+	s.newCSRFCookie(w)
+	return nil
+}
+
+func (s *server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
+		HttpOnly: true, Secure: s.Settings.SecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *server) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.Settings.SecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// csrf protects every state-changing request with a token bound to a per-browser secret cookie:
+// the form field "csrf" (or the X-CSRF-Token header) must carry HMAC(APP_KEY, secret). Requests
+// from another origin are refused as well.
+func (s *server) csrf(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret := ""
+		if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+			secret = c.Value
+		}
+		if secret == "" {
+			secret = s.newCSRFCookie(w)
+		}
+		r = r.WithContext(context.WithValue(r.Context(), csrfKey, s.csrfToken(secret)))
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		sent := r.Header.Get("X-CSRF-Token")
+		if sent == "" {
+			sent = r.PostFormValue("csrf")
+		}
+		if !s.sameOrigin(r) || !hmac.Equal([]byte(sent), []byte(s.csrfToken(secret))) {
+			s.Log.Warn("csrf check failed", "path", r.URL.Path, "ip", clientIP(r))
+			s.renderError(w, r, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// newCSRFCookie sets a fresh per-browser secret and returns it.
+func (s *server) newCSRFCookie(w http.ResponseWriter) string {
+	secret, _, err := auth.NewSecret()
+	if err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: csrfCookie, Value: secret, Path: "/", HttpOnly: true,
+		Secure: s.Settings.SecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+	return secret
+}
+
+func (s *server) csrfToken(secret string) string {
+	m := hmac.New(sha256.New, s.Settings.AppKey)
+	m.Write([]byte("csrf:" + secret))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func csrfFromContext(r *http.Request) string {
+	t, _ := r.Context().Value(csrfKey).(string)
+	return t
+}
+
+// sameOrigin refuses cross-site POSTs by the Origin (or Referer) header when the browser sends one.
+func (s *server) sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" {
+		ref := r.Header.Get("Referer")
+		if ref == "" {
+			return origin == ""
+		}
+		origin = ref
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if u.Host == r.Host {
+		return true
+	}
+	base, err := url.Parse(s.Settings.BaseURL)
+	return err == nil && u.Host == base.Host
+}
+
+// clientIP is the peer address. Proxies' X-Forwarded-For is not trusted: rate limits must not be
+// spoofable by a header.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// localPath returns p when it is a path on this site, else def: open redirects are refused.
+func localPath(p, def string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return def
+	}
+	return p
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,104 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+// Brand is the name customers see in every email.
+const Brand = "EZSCALE Hosting"
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// view is the data every template receives.
+type view struct {
+	Brand   string
+	Subject string
+	Name    string
+	Link    string
+	TTL     string
+}
+
+// Verification asks a new customer to confirm their address by opening link.
+func Verification(to, name, link string) Message {
+	return render("verification", to, view{Subject: "Confirm your email address", Name: name, Link: link})
+}
+
+// VerificationReminder repeats the confirmation request, with a fresh link, to a customer who
+// has not confirmed yet.
+func VerificationReminder(to, name, link string) Message {
+	return render("verification_reminder", to, view{Subject: "Reminder: confirm your email address", Name: name, Link: link})
+}
+
+// PasswordReset sends a one-time link to choose a new password, valid for ttl.
+func PasswordReset(to, name, link string, ttl time.Duration) Message {
+	return render("password_reset", to, view{Subject: "Reset your password", Name: name, Link: link, TTL: humanDuration(ttl)})
+}
+
+// PasswordChanged tells the customer their password changed, so an unexpected change is noticed.
+func PasswordChanged(to, name string) Message {
+	return render("password_changed", to, view{Subject: "Your password was changed", Name: name})
+}
+
+// render executes the text and HTML templates of one message. The templates are embedded and
+// every message is covered by tests, so a failure here is a programming error and panics.
+func render(name, to string, v view) Message {
+	v.Brand = Brand
+	text, err := renderText(name, v)
+	if err != nil {
+		panic(err)
+	}
+	html, err := renderHTML(name, v)
+	if err != nil {
+		panic(err)
+	}
+	return Message{To: to, Subject: v.Subject, Text: text, HTML: html}
+}
+
+func renderText(name string, v view) (string, error) {
+	t, err := texttemplate.ParseFS(templateFS, "templates/layout.txt.tmpl", "templates/"+name+".txt.tmpl")
+	if err != nil {
+		return "", fmt.Errorf("parse text template %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
+		return "", fmt.Errorf("render text template %s: %w", name, err)
+	}
+	return strings.TrimLeft(b.String(), "\n"), nil
+}
+
+func renderHTML(name string, v view) (string, error) {
+	t, err := htmltemplate.ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")
+	if err != nil {
+		return "", fmt.Errorf("parse HTML template %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
+		return "", fmt.Errorf("render HTML template %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// humanDuration writes d the way a person would: "48 hours", "30 minutes", "7 days".
+func humanDuration(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d >= 72*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	default:
+		return plural(max(1, int64((d+time.Minute-1)/time.Minute)), "minute")
+	}
+}

@@ -1,0 +1,166 @@
+// Package testenv assembles the real parts tests run against: a Temporal dev server started
+// from ./bin/temporal, a worker with the real activities, PostgreSQL, the SMTP sink and the web
+// handler. Nothing here is a mock.
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/ezscale/billing/activities"
+	"github.com/ezscale/billing/httpapi"
+	"github.com/ezscale/billing/mail"
+	"github.com/ezscale/billing/mail/sink"
+	"github.com/ezscale/billing/store"
+	"github.com/ezscale/billing/store/storetest"
+	"github.com/ezscale/billing/web"
+	"github.com/ezscale/billing/workflows"
+)
+
+// Namespace and TaskQueue used by test stacks.
+const (
+	Namespace = "ezscale"
+	TaskQueue = "ezscale-test"
+)
+
+// RepoRoot is the directory holding go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// TemporalCLI is ./bin/temporal. Without it the test is skipped locally and fails in CI (where
+// the test command installs it first).
+func TemporalCLI(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(RepoRoot(t), "bin", "temporal")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Temporal CLI missing at %s: the test command (scripts/test.sh) installs it", p)
+		}
+		t.Skipf("Temporal CLI missing at %s: run scripts/test.sh (or go install github.com/temporalio/cli/cmd/temporal@v1.5.1 into ./bin)", p)
+	}
+	return p
+}
+
+// Temporal starts a dev server (in-memory, random port) for one test and returns a client to it.
+func Temporal(t testing.TB) client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var attrs []temporal.SearchAttributeUpdate
+	for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.CustomerIDKey, workflows.ServiceIDKey, workflows.SubscriptionStatusKey, workflows.ProviderKey} {
+		attrs = append(attrs, k.ValueSet(""))
+	}
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     TemporalCLI(t),
+		ClientOptions:    &client.Options{Namespace: Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))},
+		SearchAttributes: temporal.NewSearchAttributes(attrs...),
+		LogLevel:         "error",
+		Stdout:           io.Discard,
+		Stderr:           io.Discard,
+		ExtraArgs:        []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"},
+	})
+	if err != nil {
+		t.Fatalf("start Temporal dev server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv.Client()
+}
+
+// Stack is a whole platform for one test: database, Temporal with a running worker, mail sink
+// and the web handler served on a real listener.
+type Stack struct {
+	Store    *store.Store
+	DSN      string
+	Temporal client.Client
+	Sink     *sink.Sink
+	Mail     *mail.SMTP
+	Server   *httptest.Server
+	Settings httpapi.Settings
+}
+
+// Options tune a Stack.
+type Options struct {
+	// ReminderAfter and Deadline shorten the onboarding timers; defaults 24h and 168h.
+	ReminderAfter, Deadline time.Duration
+}
+
+// NewStack builds a Stack; everything stops when the test ends.
+func NewStack(t testing.TB, o Options) *Stack {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	st := &Stack{}
+	st.Store, st.DSN = storetest.NewWithURL(t)
+	st.Temporal = Temporal(t)
+	var err error
+	st.Sink, err = sink.Start(log, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Sink.Close() })
+	st.Mail, err = mail.NewSMTP(st.Sink.URL(), "EZSCALE Hosting <billing@ezscale.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := web.NewRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The listener exists before the handler so mailed links can name the real address.
+	st.Server = httptest.NewUnstartedServer(nil)
+	base := "http://" + st.Server.Listener.Addr().String()
+	if o.ReminderAfter == 0 {
+		o.ReminderAfter = 24 * time.Hour
+	}
+	if o.Deadline == 0 {
+		o.Deadline = 7 * 24 * time.Hour
+	}
+	st.Settings = httpapi.Settings{
+		BaseURL: base, AppKey: []byte("test-app-key-0123456789abcdef0123"), SessionLifetime: time.Hour,
+		TaskQueue: TaskQueue, OnboardingReminderAfter: o.ReminderAfter, OnboardingDeadline: o.Deadline, Development: true,
+	}
+	w := worker.New(st.Temporal, TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
+	activities.Register(w, &activities.Onboarding{Users: st.Store, Mail: st.Mail, BaseURL: base})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	st.Server.Config.Handler = httpapi.New(httpapi.Deps{
+		Log: log, Store: st.Store, Workflows: st.Temporal, Mail: st.Mail, Pages: pages, Sink: st.Sink, Settings: st.Settings,
+	})
+	st.Server.Start()
+	t.Cleanup(st.Server.Close)
+	return st
+}
+
+// URL is the stack's web address joined with path.
+func (s *Stack) URL(path string) string { return s.Server.URL + path }
