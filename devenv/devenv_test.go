@@ -22,12 +22,14 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/ezscale/billing/testenv/repo"
 )
 
 var ezscaleSearchAttributes = []string{"CustomerId", "ServiceId", "SubscriptionStatus", "Provider"}
 
 func TestStartTemporalRegistersNamespaceAndSearchAttributesAndKeepsThemOnRestart(t *testing.T) {
-	cli := temporalCLI(t)
+	cli := repo.TemporalCLI(t)
 	ports := freePorts(t, 2)
 	dir := t.TempDir()
 	o := TemporalOptions{
@@ -78,7 +80,7 @@ func TestStartTemporalRegistersNamespaceAndSearchAttributesAndKeepsThemOnRestart
 }
 
 func TestStartTemporalAddsSearchAttributesMissingFromAnExistingDatabase(t *testing.T) {
-	cli := temporalCLI(t)
+	cli := repo.TemporalCLI(t)
 	ports := freePorts(t, 1)
 	dir := t.TempDir()
 	o := TemporalOptions{
@@ -118,7 +120,7 @@ func TestEnsureTemporalCLISaysGoIsMissing(t *testing.T) {
 
 func TestEnsurePostgresUsesTheLocalServerAndCreatesTheDatabase(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second); err != nil {
-		skipUnlessCI(t, "no PostgreSQL on 127.0.0.1:5432")
+		repo.SkipUnlessCI(t, "no PostgreSQL on 127.0.0.1:5432")
 	} else {
 		c.Close()
 	}
@@ -172,7 +174,7 @@ func TestEnsurePostgresFailsWhenDatabaseURLDoesNotAnswerAndHidesThePassword(t *t
 
 func TestEnsurePostgresPrivateClusterKeepsDataAcrossRestartsAndCrashes(t *testing.T) {
 	if _, err := findPostgresBin(postgresBinGlobs(), ""); err != nil {
-		skipUnlessCI(t, err.Error())
+		repo.SkipUnlessCI(t, err.Error())
 	}
 	dir := searchableTempDir(t)
 	o := PostgresOptions{
@@ -367,39 +369,6 @@ func TestChildDiesWithItsParent(t *testing.T) {
 
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func skipUnlessCI(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "" {
-		t.Skip(why)
-	}
-	t.Fatalf("%s (CI is set, so this must not be skipped)", why)
-}
-
-// temporalCLI returns <repo root>/bin/temporal.
-func temporalCLI(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	cli := filepath.Join(dir, "bin", "temporal")
-	if _, err := os.Stat(cli); err != nil {
-		skipUnlessCI(t, fmt.Sprintf("Temporal CLI missing at %s (build it with `GOBIN=%s go install %s@%s`)",
-			cli, filepath.Dir(cli), temporalCLIPackage, TemporalCLIVersion))
-	}
-	return cli
 }
 
 // freePorts returns n distinct ports that were free a moment ago on 127.0.0.1.

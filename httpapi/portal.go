@@ -18,27 +18,27 @@ func (s *server) accountDashboard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) profileForm(w http.ResponseWriter, r *http.Request) {
-	u := currentUser(r)
-	prof, err := s.Store.ProfileByUser(r.Context(), u.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	p, err := s.profilePage(r, u)
+	p, err := s.profilePage(r, currentUser(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p.Form = profileForm(u.Name, prof)
 	s.render(w, r, http.StatusOK, "account_profile", p)
 }
 
+// profilePage is the profile page with the saved values in its forms and the login history.
 func (s *server) profilePage(r *http.Request, u *store.User) (web.Page, error) {
+	prof, err := s.Store.ProfileByUser(r.Context(), u.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return web.Page{}, err
+	}
 	hist, err := s.Store.LoginHistory(r.Context(), u.ID, 10)
 	if err != nil {
 		return web.Page{}, err
 	}
-	return s.page(r, "Profile", web.Profile{LoginHistory: loginRows(hist)}), nil
+	p := s.page(r, "Profile", web.Profile{LoginHistory: loginRows(hist)})
+	p.Form = profileForm(u.Name, prof)
+	return p, nil
 }
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -88,17 +88,11 @@ func (s *server) updateProfile(w http.ResponseWriter, r *http.Request) {
 // changePassword checks the current password, sets the new one and logs out other devices.
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
-	prof, err := s.Store.ProfileByUser(r.Context(), u.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
 	p, err := s.profilePage(r, u)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p.Form = profileForm(u.Name, prof)
 	password := r.PostFormValue("password")
 	if auth.VerifyPassword(r.PostFormValue("current_password"), u.PasswordHash) != nil {
 		p.Errors["current_password"] = "This is not your current password."

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/ezscale/billing/mail/sink"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/store/storetest"
+	"github.com/ezscale/billing/testenv/repo"
 	"github.com/ezscale/billing/web"
 	"github.com/ezscale/billing/workflows"
 )
@@ -34,39 +34,6 @@ const (
 	Namespace = "ezscale"
 	TaskQueue = "ezscale-test"
 )
-
-// RepoRoot is the directory holding go.mod.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// TemporalCLI is ./bin/temporal. Without it the test is skipped locally and fails in CI (where
-// the test command installs it first).
-func TemporalCLI(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join(RepoRoot(t), "bin", "temporal")
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Temporal CLI missing at %s: the test command (scripts/test.sh) installs it", p)
-		}
-		t.Skipf("Temporal CLI missing at %s: run scripts/test.sh (or go install github.com/temporalio/cli/cmd/temporal@v1.5.1 into ./bin)", p)
-	}
-	return p
-}
 
 // Temporal starts a dev server (in-memory, random port) for one test and returns a client to it.
 func Temporal(t testing.TB) client.Client {
@@ -78,7 +45,7 @@ func Temporal(t testing.TB) client.Client {
 		attrs = append(attrs, k.ValueSet(""))
 	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     TemporalCLI(t),
+		ExistingPath:     repo.TemporalCLI(t),
 		ClientOptions:    &client.Options{Namespace: Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))},
 		SearchAttributes: temporal.NewSearchAttributes(attrs...),
 		LogLevel:         "error",

@@ -27,6 +27,7 @@ import (
 	"github.com/ezscale/billing/mail/sink"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/store/storetest"
+	"github.com/ezscale/billing/testenv/repo"
 	"github.com/ezscale/billing/workflows"
 )
 
@@ -46,7 +47,7 @@ type journey struct {
 
 func startJourney(t *testing.T) journey {
 	t.Helper()
-	cli := temporalCLI(t)
+	cli := repo.TemporalCLI(t)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	st := storetest.New(t)
@@ -93,35 +94,6 @@ func startJourney(t *testing.T) journey {
 	}
 	t.Cleanup(w.Stop)
 	return journey{client: srv.Client(), store: st, box: box}
-}
-
-// temporalCLI is ./bin/temporal at the repository root. Without it the test is skipped on a
-// developer machine and fails in CI, where skipping would hide the integration test.
-func temporalCLI(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-	cli := filepath.Join(dir, "bin", "temporal")
-	if _, err := os.Stat(cli); err != nil {
-		msg := fmt.Sprintf("Temporal CLI not found at %s (go install github.com/temporalio/cli/cmd/temporal@v1.5.1 with GOBIN=%s): %v", cli, filepath.Dir(cli), err)
-		if os.Getenv("CI") == "" {
-			t.Skip(msg)
-		}
-		t.Fatal(msg)
-	}
-	return cli
 }
 
 func (j journey) register(t *testing.T, email string) store.User {

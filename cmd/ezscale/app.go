@@ -144,65 +144,66 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// production is what serve and worker share: configuration, database, Temporal and mail.
+type production struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  *store.Store
+	client client.Client
+	mail   *mail.SMTP
+}
+
+// connect loads the production configuration and opens its connections; close releases them.
+func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) (p production, close func(), err error) {
+	p.cfg, err = config.Load(getenv, "production")
+	if err != nil {
+		return p, nil, err
+	}
+	p.log = newLogger(stderr, p.cfg.LogLevel)
+	if p.mail, err = mail.NewSMTP(p.cfg.SMTPURL, p.cfg.MailFrom); err != nil {
+		return p, nil, err
+	}
+	if p.store, err = openStore(ctx, p.log, p.cfg.DatabaseURL, false); err != nil {
+		return p, nil, err
+	}
+	if p.client, err = dialTemporal(ctx, p.log, p.cfg); err != nil {
+		p.store.Close()
+		return p, nil, err
+	}
+	return p, func() { p.client.Close(); p.store.Close() }, nil
+}
+
 // runServe runs the web server only (production layout: serve and worker are separate processes).
 func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := config.Load(getenv, "production")
+	p, closeAll, err := connect(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
-	s, err := openStore(ctx, log, cfg.DatabaseURL, false)
+	defer closeAll()
+	h, err := newHTTP(p.log, p.cfg, p.store, p.client, p.mail, nil)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	tc, err := dialTemporal(ctx, log, cfg)
+	ln, err := listen(p.cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
-	if err != nil {
-		return err
-	}
-	h, err := newHTTP(log, cfg, s, tc, m, nil)
-	if err != nil {
-		return err
-	}
-	ln, err := listen(cfg.HTTPAddr)
-	if err != nil {
-		return err
-	}
-	log.Info("http server listening", "addr", ln.Addr().String(), "version", version)
-	return serveHTTP(ctx, log, ln, h)
+	p.log.Info("http server listening", "addr", ln.Addr().String(), "version", version)
+	return serveHTTP(ctx, p.log, ln, h)
 }
 
 // runWorker runs the Temporal worker only.
 func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := config.Load(getenv, "production")
+	p, closeAll, err := connect(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
-	s, err := openStore(ctx, log, cfg.DatabaseURL, false)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	tc, err := dialTemporal(ctx, log, cfg)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	m, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
-	if err != nil {
-		return err
-	}
-	w := newWorker(cfg, tc, s, m)
+	defer closeAll()
+	w := newWorker(p.cfg, p.client, p.store, p.mail)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker polling", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "version", version)
+	p.log.Info("worker polling", "task_queue", p.cfg.TaskQueue, "namespace", p.cfg.TemporalNamespace, "version", version)
 	<-ctx.Done()
 	w.Stop()
 	return nil

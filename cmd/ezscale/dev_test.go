@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/ezscale/billing/store/storetest"
-	"github.com/ezscale/billing/testenv"
+	"github.com/ezscale/billing/testenv/repo"
 )
 
 // buildBinary compiles ezscale once for the smoke tests.
@@ -154,7 +154,7 @@ func tail(s string, n int) string {
 }
 
 func TestDevStartsReadyStopsCleanlyAndRestartsFromVar(t *testing.T) {
-	cli := testenv.TemporalCLI(t)
+	cli := repo.TemporalCLI(t)
 	_, dsn := storetest.NewWithURL(t)
 	bin := buildBinary(t)
 	work := t.TempDir()
