@@ -58,6 +58,14 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   apt_install chromium
 fi
 
+# The deployment file: validated by whichever compose client exists (no Docker engine is needed).
+compose=()
+if docker compose version >/dev/null 2>&1; then compose=(docker compose); elif command -v docker-compose >/dev/null; then compose=(docker-compose); fi
+if ((${#compose[@]})); then
+  say "checking docker-compose.temporal.yml with ${compose[*]} config"
+  APP_KEY=check SMTP_URL=smtp://mail:25 "${compose[@]}" -f docker-compose.temporal.yml config -q
+fi
+
 mkdir -p test-artifacts
 export EZSCALE_TEST_ARTIFACTS="$root/test-artifacts"
 say "go vet"
