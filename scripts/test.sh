@@ -18,7 +18,7 @@ command -v go >/dev/null || { echo "Go is required (https://go.dev/doc/install);
 export GOTOOLCHAIN=local
 
 # PostgreSQL: use TEST_DATABASE_URL, else a server on 127.0.0.1:5432, else install and start one.
-pg_answers() { command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; }
+pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 pg_trusts() { PGCONNECT_TIMEOUT=3 psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" -Atqc 'select 1' >/dev/null 2>&1; }
 if [[ -z ${TEST_DATABASE_URL:-} ]]; then
   if ! pg_answers; then
@@ -36,6 +36,7 @@ if [[ -z ${TEST_DATABASE_URL:-} ]]; then
     for _ in $(seq 1 30); do pg_answers && break; sleep 1; done
     pg_answers || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
   fi
+  command -v psql >/dev/null || apt_install postgresql-client
   if pg_trusts; then
     export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
   else
