@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -27,6 +28,48 @@ type Product struct {
 	Hidden      bool   `db:"hidden"`
 	Retired     bool   `db:"retired"`
 	Sort        int    `db:"sort"`
+	// PanelType, PanelPlanID and PanelOptions map the product onto a control panel.
+	PanelType    sql.NullString `db:"panel_type"`
+	PanelPlanID  string         `db:"panel_plan_id"`
+	PanelOptions JSONMap        `db:"panel_options"`
+}
+
+const productColumns = `id, group_id, slug, name, type, description, hidden, retired, sort, panel_type, panel_plan_id, panel_options`
+
+// ProductByID loads a product.
+func (s *Store) ProductByID(ctx context.Context, id int64) (Product, error) {
+	var p Product
+	if err := s.db.GetContext(ctx, &p, `SELECT `+productColumns+` FROM products WHERE id = $1`, id); err != nil {
+		return Product{}, notFound(err, fmt.Sprintf("product %d", id))
+	}
+	return p, nil
+}
+
+// Products lists every product in catalog order.
+func (s *Store) Products(ctx context.Context) ([]Product, error) {
+	var out []Product
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT p.id, p.group_id, p.slug, p.name, p.type, p.description, p.hidden, p.retired, p.sort,
+		       p.panel_type, p.panel_plan_id, p.panel_options
+		FROM products p JOIN product_groups g ON g.id = p.group_id ORDER BY g.sort, p.sort, p.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	return out, nil
+}
+
+// SetProductPanel maps a product onto a panel type with the panel's plan id and options.
+func (s *Store) SetProductPanel(ctx context.Context, productID int64, panelType, planID string, options map[string]string) error {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE products SET panel_type = $2, panel_plan_id = $3, panel_options = $4 WHERE id = $1`,
+		productID, panelType, planID, JSONMap(options))
+	if err != nil {
+		return fmt.Errorf("map product %d to %s: %w", productID, panelType, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("map product %d: %w", productID, ErrNotFound)
+	}
+	return nil
 }
 
 // Price is a product's price for one billing cycle in one currency, in minor units.
@@ -63,7 +106,7 @@ func (s *Store) UpsertCatalogEntry(ctx context.Context, e CatalogEntry) (Product
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (slug) DO UPDATE SET group_id = EXCLUDED.group_id, name = EXCLUDED.name, type = EXCLUDED.type,
 				description = EXCLUDED.description, hidden = EXCLUDED.hidden, retired = EXCLUDED.retired, sort = EXCLUDED.sort
-			RETURNING id, group_id, slug, name, type, description, hidden, retired, sort`,
+			RETURNING `+productColumns,
 			groupID, e.Product.Slug, e.Product.Name, e.Product.Type, e.Product.Description, e.Product.Hidden, e.Product.Retired, e.Product.Sort)
 		if err != nil {
 			return fmt.Errorf("upsert product %s: %w", e.Product.Slug, err)
