@@ -23,6 +23,22 @@ type view struct {
 	Name    string
 	Link    string
 	TTL     string
+	Service ServiceAccess
+}
+
+// ServiceAccess is what a customer needs to reach a new service.
+type ServiceAccess struct {
+	Product  string
+	Hostname string
+	IPv4     []string
+	Username string
+	Password string // empty when the panel mails it itself or there is none
+}
+
+// ServiceReady tells the customer their service is provisioned, with its access details and a
+// link to manage it in the portal.
+func ServiceReady(to, name, link string, a ServiceAccess) Message {
+	return render("service_ready", to, view{Subject: "Your " + a.Product + " is ready", Name: name, Link: link, Service: a})
 }
 
 // Verification asks a new customer to confirm their address by opening link.

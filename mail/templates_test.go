@@ -95,3 +95,20 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceReadyCarriesAccessDetailsAndEscapesThem(t *testing.T) {
+	m := ServiceReady("c@example.com", "Cara", "https://billing.example.com/account/services/7", ServiceAccess{
+		Product: "VPS 2 GB", Hostname: "web<1>.example.com", IPv4: []string{"203.0.113.7"}, Username: "root", Password: "s3cret",
+	})
+	if m.Subject != "Your VPS 2 GB is ready" {
+		t.Fatalf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"203.0.113.7", "root", "s3cret", "https://billing.example.com/account/services/7", "web<1>.example.com"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.HTML, "web<1>") || !strings.Contains(m.HTML, "web&lt;1&gt;") {
+		t.Error("HTML body does not escape the hostname")
+	}
+}

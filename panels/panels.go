@@ -303,3 +303,22 @@ func (c Config) HTTPClient() *http.Client {
 	}
 	return &http.Client{Timeout: 30 * time.Second}
 }
+
+// Abilities says which direct actions a panel type offers customers.
+type Abilities struct {
+	Power, ResetPassword, Login bool
+}
+
+// AbilitiesOf reports the direct actions of a panel type: web hosting on Enhance has no power
+// control or password reset; SynergyCP sets the OS password at install only.
+func AbilitiesOf(t Type) Abilities {
+	switch t {
+	case VirtFusion, Pterodactyl:
+		return Abilities{Power: true, ResetPassword: true, Login: true}
+	case SynergyCP:
+		return Abilities{Power: true, Login: true}
+	case Enhance:
+		return Abilities{Login: true}
+	}
+	return Abilities{}
+}
