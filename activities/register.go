@@ -7,11 +7,33 @@ import (
 	"github.com/ezscale/billing/workflows"
 )
 
-// Register adds the onboarding workflow and its activities to a worker. Activities are registered
-// under the names the workflow calls them by (workflows.Activity*), so renaming a method cannot
+// Set is every activity struct the worker runs. A nil member registers nothing of its kind.
+type Set struct {
+	Onboarding   *Onboarding
+	Provisioning *Provisioning
+}
+
+// Register adds the workflows and their activities to a worker. Activities are registered under
+// the names the workflows call them by (workflows.Activity*), so renaming a method cannot
 // silently break running workflows.
-func Register(r worker.Registry, a *Onboarding) {
-	r.RegisterWorkflow(workflows.Onboarding)
-	r.RegisterActivityWithOptions(a.SendVerification, activity.RegisterOptions{Name: workflows.ActivitySendVerification})
-	r.RegisterActivityWithOptions(a.EmailVerified, activity.RegisterOptions{Name: workflows.ActivityEmailVerified})
+func Register(r worker.Registry, s Set) {
+	name := func(n string) activity.RegisterOptions { return activity.RegisterOptions{Name: n} }
+	if a := s.Onboarding; a != nil {
+		r.RegisterWorkflow(workflows.Onboarding)
+		r.RegisterActivityWithOptions(a.SendVerification, name(workflows.ActivitySendVerification))
+		r.RegisterActivityWithOptions(a.EmailVerified, name(workflows.ActivityEmailVerified))
+	}
+	if p := s.Provisioning; p != nil {
+		r.RegisterWorkflow(workflows.Provision)
+		r.RegisterActivityWithOptions(p.SetStatus, name(workflows.ActivityProvisionSetStatus))
+		r.RegisterActivityWithOptions(p.EnsureAccount, name(workflows.ActivityProvisionEnsureAccount))
+		r.RegisterActivityWithOptions(p.Create, name(workflows.ActivityProvisionCreate))
+		r.RegisterActivityWithOptions(p.AwaitReady, name(workflows.ActivityProvisionAwaitReady))
+		r.RegisterActivityWithOptions(p.NotifyReady, name(workflows.ActivityProvisionNotifyReady))
+		r.RegisterActivityWithOptions(p.Suspend, name(workflows.ActivityProvisionSuspend))
+		r.RegisterActivityWithOptions(p.Unsuspend, name(workflows.ActivityProvisionUnsuspend))
+		r.RegisterActivityWithOptions(p.Terminate, name(workflows.ActivityProvisionTerminate))
+		r.RegisterActivityWithOptions(p.ChangePackage, name(workflows.ActivityProvisionChangePackage))
+		r.RegisterActivityWithOptions(p.MarkProvisioned, name(workflows.ActivityProvisionMarkProvisioned))
+	}
 }

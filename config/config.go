@@ -55,6 +55,8 @@ type Config struct {
 	OnboardingDeadline time.Duration
 	// SessionLifetime is how long an idle login session lasts.
 	SessionLifetime time.Duration
+	// ProvisionStepTimeout bounds one panel call of the provisioning workflow.
+	ProvisionStepTimeout time.Duration
 }
 
 // Development reports whether the process runs in development mode.
@@ -89,6 +91,7 @@ func Vars() []Var {
 		{"ONBOARDING_REMINDER_AFTER", "24h", "delay before the verification reminder"},
 		{"ONBOARDING_DEADLINE", "168h", "how long onboarding waits for verification"},
 		{"SESSION_LIFETIME", "720h", "idle lifetime of a login session"},
+		{"PROVISION_STEP_TIMEOUT", "2m", "longest one panel call may take before it is retried"},
 	}
 }
 
@@ -200,6 +203,7 @@ func Load(getenv func(string) string, defaultEnv string) (Config, error) {
 		{"ONBOARDING_REMINDER_AFTER", 24 * time.Hour, &c.OnboardingReminderAfter},
 		{"ONBOARDING_DEADLINE", 7 * 24 * time.Hour, &c.OnboardingDeadline},
 		{"SESSION_LIFETIME", 30 * 24 * time.Hour, &c.SessionLifetime},
+		{"PROVISION_STEP_TIMEOUT", 2 * time.Minute, &c.ProvisionStepTimeout},
 	}
 	for _, d := range durations {
 		*d.dst = d.def

@@ -14,7 +14,16 @@ import (
 
 func (s *server) accountDashboard(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
-	s.render(w, r, http.StatusOK, "account_dashboard", s.page(r, "Dashboard", web.AccountDashboard{UnverifiedEmail: !u.Verified()}))
+	list, err := s.Store.Services(r.Context(), store.ServiceFilter{CustomerID: u.ID, Limit: 50})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := web.AccountDashboard{UnverifiedEmail: !u.Verified()}
+	for _, svc := range list {
+		v.Services = append(v.Services, serviceRow(svc))
+	}
+	s.render(w, r, http.StatusOK, "account_dashboard", s.page(r, "Dashboard", v))
 }
 
 func (s *server) profileForm(w http.ResponseWriter, r *http.Request) {

@@ -16,9 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
+	"github.com/ezscale/billing/panels"
+	"github.com/ezscale/billing/secrets"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
 )
@@ -27,7 +30,19 @@ import (
 type Workflows interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// ServiceControl acts on a service's panel directly, for the short actions that are not part of
+// its lifecycle (power, password reset, single sign-on) and for testing a panel's connection.
+type ServiceControl interface {
+	Power(ctx context.Context, serviceID int64, action panels.PowerAction) error
+	ResetPassword(ctx context.Context, serviceID int64) (string, error)
+	LoginURL(ctx context.Context, serviceID int64) (string, error)
+	TestPanel(ctx context.Context, panelServerID int64) error
+	CheckCapacity(ctx context.Context, panelServerID, productID int64) (panels.Capacity, error)
 }
 
 // Mailer sends mail that a handler must send right away (password reset, security notices).
@@ -45,6 +60,11 @@ type Settings struct {
 	OnboardingReminderAfter time.Duration
 	OnboardingDeadline      time.Duration
 	Development             bool
+	// TemporalUIURL and Namespace build links from admin pages into the Temporal UI.
+	TemporalUIURL string
+	Namespace     string
+	// ProvisionStepTimeout is passed to new provisioning workflows (zero: the workflow's default).
+	ProvisionStepTimeout time.Duration
 }
 
 // Deps are the server's collaborators. Sink is set only in development mode (it enables /dev/mail).
@@ -55,6 +75,8 @@ type Deps struct {
 	Mail      Mailer
 	Pages     *web.Renderer
 	Sink      *sink.Sink
+	Control   ServiceControl
+	Secrets   *secrets.Box
 	Settings  Settings
 	// Registry collects the metrics served on /metrics; a fresh one is made when nil.
 	Registry *prometheus.Registry
@@ -114,12 +136,27 @@ func New(d Deps) http.Handler {
 			r.Get("/profile", s.profileForm)
 			r.Post("/profile", s.updateProfile)
 			r.Post("/password", s.changePassword)
+			r.Get("/services/{id}", s.accountService)
+			r.Post("/services/{id}/power", s.servicePower)
+			r.Post("/services/{id}/reset-password", s.serviceResetPassword)
+			r.Post("/services/{id}/login", s.serviceLogin)
 		})
 
 		r.Route("/admin", func(r chi.Router) {
 			r.Use(s.requireStaff, s.auditAdminWrites)
 			r.Get("/", s.adminDashboard)
 			r.Get("/audit", s.adminAudit)
+			r.Get("/services", s.adminServices)
+			r.Get("/services/new", s.adminServiceForm)
+			r.Post("/services", s.adminCreateService)
+			r.Get("/services/{id}", s.adminService)
+			r.Post("/services/{id}/{action}", s.adminServiceAction)
+			r.Get("/panels", s.adminPanels)
+			r.Get("/panels/new", s.adminPanelForm)
+			r.Post("/panels", s.adminSavePanel)
+			r.Get("/panels/{id}", s.adminPanelForm)
+			r.Post("/panels/{id}", s.adminSavePanel)
+			r.Post("/panels/{id}/test", s.adminTestPanel)
 		})
 
 		if d.Sink != nil {

@@ -52,6 +52,11 @@ func Demo(ctx context.Context, log *slog.Logger, s *store.Store) error {
 			log.Info("seeded demo account", "email", u.Email, "role", u.Role)
 		}
 	}
+	return Catalog(ctx, s)
+}
+
+// Catalog creates or refreshes the demo catalog: one product of each type and cycle prices.
+func Catalog(ctx context.Context, s *store.Store) error {
 	for _, e := range catalog() {
 		if _, err := s.UpsertCatalogEntry(ctx, e); err != nil {
 			return fmt.Errorf("seed catalog: %w", err)

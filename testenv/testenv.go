@@ -22,6 +22,10 @@ import (
 	"github.com/ezscale/billing/httpapi"
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
+	"github.com/ezscale/billing/panels/connect"
+	"github.com/ezscale/billing/panels/devpanels"
+	"github.com/ezscale/billing/secrets"
+	"github.com/ezscale/billing/seed"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/store/storetest"
 	"github.com/ezscale/billing/testenv/repo"
@@ -70,12 +74,18 @@ type Stack struct {
 	Mail     *mail.SMTP
 	Server   *httptest.Server
 	Settings httpapi.Settings
+	// Panels are the four panel simulators, registered in the store, with the demo products
+	// mapped onto them; Provisioning is the worker's provisioning activities.
+	Panels       *devpanels.Set
+	Provisioning *activities.Provisioning
 }
 
 // Options tune a Stack.
 type Options struct {
 	// ReminderAfter and Deadline shorten the onboarding timers; defaults 24h and 168h.
 	ReminderAfter, Deadline time.Duration
+	// BuildDelay is how long the panel simulators take to build; default 300 ms.
+	BuildDelay time.Duration
 }
 
 // NewStack builds a Stack; everything stops when the test ends.
@@ -115,14 +125,40 @@ func NewStack(t testing.TB, o Options) *Stack {
 		BaseURL: base, AppKey: []byte("test-app-key-0123456789abcdef0123"), SessionLifetime: time.Hour,
 		TaskQueue: TaskQueue, OnboardingReminderAfter: o.ReminderAfter, OnboardingDeadline: o.Deadline, Development: true,
 	}
+	if o.BuildDelay == 0 {
+		o.BuildDelay = 300 * time.Millisecond
+	}
+	st.Panels, err = devpanels.Start(devpanels.Options{BuildDelay: o.BuildDelay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Panels.Close() })
+	box, err := secrets.NewBox(st.Settings.AppKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Catalog(context.Background(), st.Store); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Panels.Register(context.Background(), st.Store, box); err != nil {
+		t.Fatal(err)
+	}
+	st.Provisioning = &activities.Provisioning{
+		Store: st.Store, Panels: connect.Registry{Store: st.Store, Secrets: box}, Secrets: box, Mail: st.Mail,
+		BaseURL: base, PollInterval: 100 * time.Millisecond,
+	}
 	w := worker.New(st.Temporal, TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
-	activities.Register(w, &activities.Onboarding{Users: st.Store, Mail: st.Mail, BaseURL: base})
+	activities.Register(w, activities.Set{
+		Onboarding:   &activities.Onboarding{Users: st.Store, Mail: st.Mail, BaseURL: base},
+		Provisioning: st.Provisioning,
+	})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
 	st.Server.Config.Handler = httpapi.New(httpapi.Deps{
 		Log: log, Store: st.Store, Workflows: st.Temporal, Mail: st.Mail, Pages: pages, Sink: st.Sink, Settings: st.Settings,
+		Control: st.Provisioning, Secrets: box,
 	})
 	st.Server.Start()
 	t.Cleanup(st.Server.Close)

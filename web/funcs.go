@@ -18,6 +18,12 @@ var funcs = template.FuncMap{
 	"otherTheme":    otherTheme,
 	"field":         field,
 	"statusOrBlank": statusOrBlank,
+	"selectField":   selectField,
+	"panelType":     panelTypeLabel,
+	"panelTypes":    panelTypeOptions,
+	"statuses":      serviceStatuses,
+	"statusLabel":   statusLabel,
+	"sumCounts":     sumCounts,
 }
 
 // datetime formats t in UTC for tables and headers; the zero time is a dash.
@@ -89,13 +95,21 @@ func trimURLEnd(u string) int {
 	return 0
 }
 
-// Field is one labelled form input as the "field" partial draws it.
+// Field is one labelled form control as the "field" partial draws it: an
+// input of Type, or a <select> (Type "select", choices in Options), a
+// <textarea> (Type "textarea") or a checkbox with its label beside it.
 type Field struct {
 	ID           string
 	Name         string
 	Label        string
 	Type         string
-	Value        string
+	Value        string // for a checkbox, the value it sends when ticked
+	Checked      bool   // checkbox only: Page.Form[Name] equals Value
+	Options      []Option
+	Placeholder  string // an input's placeholder; for a select, the label of an empty first choice
+	Min          string
+	Rows         int
+	Disabled     bool
 	Error        string
 	Hint         string
 	TestID       string
@@ -111,7 +125,10 @@ type Field struct {
 // field builds a Field for name from the page: the value comes from Page.Form
 // (never for passwords) and the message from Page.Errors. Options follow as
 // key/value pairs: type, testid, autocomplete, inputmode, hint, id, minlength,
-// maxlength, and the flags required, optional, autofocus ("true").
+// maxlength, placeholder, min, rows, value, and the flags required, optional,
+// autofocus, disabled ("true"). "value" is the value shown when Page.Form has
+// none; for a checkbox it is the value sent when ticked (default "on"), and the
+// box is ticked when Page.Form holds that value.
 func field(p Page, name, label string, opts ...string) (Field, error) {
 	if len(opts)%2 != 0 {
 		return Field{}, fmt.Errorf("field %s: options must be key/value pairs", name)
@@ -142,6 +159,20 @@ func field(p Page, name, label string, opts ...string) (Field, error) {
 			} else {
 				f.MaxLength = n
 			}
+		case "placeholder":
+			f.Placeholder = v
+		case "min":
+			f.Min = v
+		case "value":
+			f.Value = v
+		case "rows":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return Field{}, fmt.Errorf("field %s: rows %q: %w", name, v, err)
+			}
+			f.Rows = n
+		case "disabled":
+			f.Disabled = v == "true"
 		case "required":
 			f.Required = v == "true"
 		case "optional":
@@ -152,8 +183,78 @@ func field(p Page, name, label string, opts ...string) (Field, error) {
 			return Field{}, fmt.Errorf("field %s: unknown option %q", name, k)
 		}
 	}
-	if f.Type != "password" {
-		f.Value = p.Form[name]
+	switch f.Type {
+	case "password":
+		f.Value = ""
+	case "checkbox":
+		if f.Value == "" {
+			f.Value = "on"
+		}
+		f.Checked = p.Form[name] == f.Value
+	default:
+		if v, ok := p.Form[name]; ok {
+			f.Value = v
+		}
 	}
 	return f, nil
+}
+
+// selectField is field for a <select> of the given choices; the choice equal
+// to Page.Form[name] is selected. Options as for field.
+func selectField(p Page, name, label string, choices []Option, opts ...string) (Field, error) {
+	f, err := field(p, name, label, append([]string{"type", "select"}, opts...)...)
+	if err != nil {
+		return Field{}, err
+	}
+	f.Options = choices
+	return f, nil
+}
+
+// panelTypeLabels are the product names of the control panels we provision on.
+var panelTypeLabels = map[string]string{
+	"virtfusion":  "VirtFusion",
+	"pterodactyl": "Pterodactyl",
+	"synergycp":   "SynergyCP",
+	"enhance":     "Enhance",
+}
+
+// panelTypeLabel is how a panel type is shown; unknown types show as given.
+func panelTypeLabel(t string) string {
+	if l, ok := panelTypeLabels[t]; ok {
+		return l
+	}
+	return t
+}
+
+// panelTypeOptions turns panel type names into select choices with their labels.
+func panelTypeOptions(types []string) []Option {
+	out := make([]Option, 0, len(types))
+	for _, t := range types {
+		out = append(out, Option{Value: t, Label: panelTypeLabel(t)})
+	}
+	return out
+}
+
+// serviceStatuses are the service statuses in the order the filter tabs show
+// them: the one that needs someone first.
+func serviceStatuses() []string {
+	return []string{"needs_attention", "pending", "provisioning", "active", "suspended", "terminated", "abandoned"}
+}
+
+// statusLabel is a service status in words ("needs_attention" -> "Needs attention").
+func statusLabel(status string) string {
+	s := strings.ReplaceAll(status, "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// sumCounts adds up the services per status.
+func sumCounts(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
 }

@@ -44,7 +44,8 @@ type VerifyResult struct {
 
 // AccountDashboard is the view of "account_dashboard".
 type AccountDashboard struct {
-	UnverifiedEmail bool // shows the "Please verify your email address" banner with a resend form
+	UnverifiedEmail bool         // shows the "Please verify your email address" banner with a resend form
+	Services        []ServiceRow // the customer's services for the Services card; empty shows its empty state
 }
 
 // Profile is the view of "account_profile"; the form values come from Page.Form.
@@ -112,4 +113,79 @@ type AuditRow struct {
 	Action string
 	Target string
 	IP     string
+}
+
+// ServiceRow is one service in lists and the header of detail pages.
+type ServiceRow struct {
+	ID                                                                   int64
+	Customer, CustomerEmail, Product, Panel, PanelType, Status, Hostname string
+	IPv4                                                                 []string
+	Attention                                                            string // why it needs attention, empty otherwise
+	CreatedAt                                                            time.Time
+}
+
+// EventRow is one timeline entry.
+type EventRow struct {
+	At                   time.Time
+	Kind, Message, Actor string
+}
+
+// Option is one choice of a select.
+type Option struct{ Value, Label string }
+
+// AdminServices is the view of "admin_services".
+type AdminServices struct {
+	Filter   string         // current status filter ("" = all, or one of pending, provisioning, active, suspended, needs_attention, terminated, abandoned)
+	Counts   map[string]int // services per status
+	Services []ServiceRow
+}
+
+// ServiceForm is the view of "admin_service_new"; values in Page.Form: customer_id, product_id, hostname.
+type ServiceForm struct{ Customers, Products []Option }
+
+// AdminService is the view of "admin_service". While the status is pending or
+// provisioning the page refreshes itself every 3 seconds (a meta refresh the
+// template adds; the handler sets nothing for it).
+type AdminService struct {
+	Service                                                                  ServiceRow
+	IPv6                                                                     []string
+	PanelServiceID                                                           string
+	WorkflowURL                                                              string     // Temporal UI link to provision:<id>
+	Live                                                                     *LiveState // nil when the workflow could not be asked
+	Timeline                                                                 []EventRow // oldest first
+	Products                                                                 []Option   // products of the same panel type, for change package
+	CanSuspend, CanUnsuspend, CanTerminate, CanChangePackage, NeedsAttention bool
+}
+
+// LiveState is what the provisioning workflow reports right now.
+type LiveState struct {
+	Status, Current, Attention string
+	Queue                      []string
+}
+
+// AdminPanels is the view of "admin_panels".
+type AdminPanels struct{ Panels []PanelRow }
+
+// PanelRow is one control panel instance in the registry.
+type PanelRow struct {
+	ID                  int64
+	Name, Type, BaseURL string
+	Capacity, Services  int
+	Enabled             bool
+}
+
+// PanelForm is the view of "admin_panel_form"; values in Page.Form: name, type, base_url, extra, capacity, enabled ("on"). The token is never re-shown.
+type PanelForm struct {
+	ID    int64 // 0 = new
+	Types []string
+}
+
+// AccountService is the view of "account_service". Like the admin page it
+// refreshes itself every 3 seconds while the service is pending or provisioning.
+type AccountService struct {
+	Service                              ServiceRow
+	IPv6                                 []string
+	Timeline                             []EventRow
+	CanPower, CanResetPassword, CanLogin bool
+	NewPassword                          string // shown once after a reset
 }

@@ -39,6 +39,12 @@ var pages = map[string]pageSpec{
 	"account_profile":   {layout: "portal", view: viewOf[Profile]()},
 	"admin_dashboard":   {layout: "admin", view: viewOf[AdminDashboard]()},
 	"admin_audit":       {layout: "admin", view: viewOf[AuditLog]()},
+	"admin_services":    {layout: "admin", view: viewOf[AdminServices]()},
+	"admin_service_new": {layout: "admin", view: viewOf[ServiceForm]()},
+	"admin_service":     {layout: "admin", view: viewOf[AdminService]()},
+	"admin_panels":      {layout: "admin", view: viewOf[AdminPanels]()},
+	"admin_panel_form":  {layout: "admin", view: viewOf[PanelForm]()},
+	"account_service":   {layout: "portal", view: viewOf[AccountService]()},
 	"dev_mail":          {layout: "dev", view: viewOf[MailList]()},
 	"dev_mail_message":  {layout: "dev", view: viewOf[MailMessage]()},
 }

@@ -20,7 +20,7 @@ var at = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 var sampleData = map[string]any{
 	"verify_result":     VerifyResult{OK: false, Message: "This link has expired."},
 	"error":             ErrorPage{Status: 404, Title: "Page not found", Message: "There is nothing at this address."},
-	"account_dashboard": AccountDashboard{UnverifiedEmail: true},
+	"account_dashboard": AccountDashboard{UnverifiedEmail: true, Services: []ServiceRow{activeService, suspendedService}},
 	"account_profile": Profile{LoginHistory: []LoginRow{
 		{At: at, IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Success: true},
 		{At: at.Add(-time.Hour), IP: "198.51.100.2", Success: false},
@@ -30,12 +30,66 @@ var sampleData = map[string]any{
 		RecentAudit:  []AuditRow{{At: at, Actor: "root@example.com", Action: "customer.update", Target: "customer:12", IP: "203.0.113.7"}},
 	},
 	"admin_audit": AuditLog{Entries: []AuditRow{{At: at, Actor: "root@example.com", Action: "customer.update", Target: "customer:12", IP: "203.0.113.7"}}},
-	"dev_mail":    MailList{Messages: []MailSummary{{ID: 7, To: "ana@example.com", From: "billing@ezscale.test", Subject: "Verify your email", Received: at}}},
+	"admin_services": AdminServices{
+		Counts:   map[string]int{"active": 41, "suspended": 3, "needs_attention": 2, "provisioning": 1, "terminated": 12},
+		Services: []ServiceRow{attentionService, activeService, suspendedService, provisioningService},
+	},
+	"admin_service_new": ServiceForm{
+		Customers: []Option{{Value: "12", Label: "Ana Lima <ana@example.com>"}, {Value: "13", Label: "Bo Chen <bo@example.com>"}},
+		Products:  []Option{{Value: "3", Label: "VPS 2 GB (virtfusion)"}, {Value: "7", Label: "Minecraft 4 GB (pterodactyl)"}},
+	},
+	"admin_service": AdminService{
+		Service: attentionService, IPv6: []string{"2001:db8:10::42"}, PanelServiceID: "vf-8812",
+		WorkflowURL: "http://localhost:8233/namespaces/default/workflows/provision:42",
+		Live:        &LiveState{Status: "needs_attention", Current: "create", Attention: attentionService.Attention, Queue: []string{"suspend", "change-package"}},
+		Timeline:    timeline,
+		Products:    []Option{{Value: "4", Label: "VPS 4 GB"}, {Value: "5", Label: "VPS 8 GB"}},
+		CanSuspend:  true, CanUnsuspend: true, CanTerminate: true, CanChangePackage: true, NeedsAttention: true,
+	},
+	"admin_panels": AdminPanels{Panels: []PanelRow{
+		{ID: 1, Name: "VF Frankfurt 1", Type: "virtfusion", BaseURL: "http://vf-fra1.internal:8080/api/v1", Capacity: 50, Services: 50, Enabled: true},
+		{ID: 2, Name: "Game nodes", Type: "pterodactyl", BaseURL: "http://ptero.internal", Capacity: 0, Services: 7, Enabled: false},
+	}},
+	"admin_panel_form": PanelForm{ID: 1, Types: []string{"virtfusion", "pterodactyl", "synergycp", "enhance"}},
+	"account_service": AccountService{
+		Service: activeService, IPv6: []string{"2001:db8:10::7"}, Timeline: timeline,
+		CanPower: true, CanResetPassword: true, CanLogin: true, NewPassword: "Qx7-vLp2-98zT",
+	},
+	"dev_mail": MailList{Messages: []MailSummary{{ID: 7, To: "ana@example.com", From: "billing@ezscale.test", Subject: "Verify your email", Received: at}}},
 	"dev_mail_message": MailMessage{
 		MailSummary: MailSummary{ID: 7, To: "ana@example.com", From: "billing@ezscale.test", Subject: "Verify your email", Received: at},
 		Text:        "Open http://localhost:8080/verify?token=abc to confirm.",
 		HTML:        `<p>Open <a href="http://localhost:8080/verify?token=abc">this link</a></p>`,
 	},
+}
+
+var (
+	activeService = ServiceRow{ID: 7, Customer: "Ana Lima", CustomerEmail: "ana@example.com", Product: "VPS 2 GB", Panel: "VF Frankfurt 1",
+		PanelType: "virtfusion", Status: "active", Hostname: "web1.example.com", IPv4: []string{"203.0.113.10", "203.0.113.11"}, CreatedAt: at}
+	suspendedService = ServiceRow{ID: 9, Customer: "Ana Lima", CustomerEmail: "ana@example.com", Product: "Minecraft 4 GB", Panel: "Game nodes",
+		PanelType: "pterodactyl", Status: "suspended", Hostname: "mc.example.com", IPv4: []string{"198.51.100.4"}, CreatedAt: at}
+	provisioningService = ServiceRow{ID: 43, Customer: "Bo Chen", CustomerEmail: "bo@example.com", Product: "Web Starter", Panel: "Enhance EU",
+		PanelType: "enhance", Status: "provisioning", Hostname: "bo.example.org", CreatedAt: at}
+	attentionService = ServiceRow{ID: 42, Customer: "Bo Chen", CustomerEmail: "bo@example.com", Product: "VPS 2 GB", Panel: "VF Frankfurt 1",
+		PanelType: "virtfusion", Status: "needs_attention", Hostname: "db1.example.org",
+		Attention: "create: panel refused the package (no capacity on hypervisor group 2)", CreatedAt: at}
+	timeline = []EventRow{
+		{At: at, Kind: "created", Message: "service created", Actor: "admin:1"},
+		{At: at.Add(time.Minute), Kind: "status", Message: "provisioning", Actor: "workflow"},
+		{At: at.Add(2 * time.Minute), Kind: "panel", Message: "panel resource vf-8812: created", Actor: "workflow"},
+	}
+)
+
+// emptyData is a view with no rows for every page that lists something, to
+// check the empty states render as well as the filled ones.
+var emptyData = map[string]any{
+	"admin_services":    AdminServices{Filter: "needs_attention"},
+	"admin_service_new": ServiceForm{},
+	"admin_service":     AdminService{Service: ServiceRow{ID: 44, Status: "pending"}},
+	"admin_panels":      AdminPanels{},
+	"admin_panel_form":  PanelForm{Types: []string{"virtfusion"}},
+	"account_service":   AccountService{Service: ServiceRow{ID: 44, Status: "pending"}},
+	"account_dashboard": AccountDashboard{},
 }
 
 func newRenderer(t *testing.T) *Renderer {
@@ -83,7 +137,7 @@ func TestEveryPageRendersForEveryKindOfViewer(t *testing.T) {
 	r := newRenderer(t)
 	for _, name := range PageNames() {
 		for who, v := range viewers {
-			for _, data := range []any{sampleData[name], nil} {
+			for _, data := range []any{sampleData[name], emptyData[name], nil} {
 				out := render(t, r, name, pageFor(name, v, data))
 				if !strings.Contains(out, "<title>Test "+name+" · EZSCALE</title>") {
 					t.Errorf("%s as %s: title missing", name, who)
@@ -136,24 +190,26 @@ func TestEveryPostFormCarriesTheCSRFToken(t *testing.T) {
 	r := newRenderer(t)
 	for _, name := range PageNames() {
 		for who, v := range viewers {
-			out := render(t, r, name, pageFor(name, v, sampleData[name]))
-			posts := len(regexp.MustCompile(`<form method="post"`).FindAllString(out, -1))
-			forms := formRE.FindAllStringSubmatch(out, -1)
-			if posts == 0 {
-				t.Errorf("%s as %s: no POST form (the theme toggle at least)", name, who)
-			}
-			checked := 0
-			for _, f := range forms {
-				if !methodRE.MatchString(f[1]) {
-					continue
+			for _, data := range []any{sampleData[name], emptyData[name]} {
+				out := render(t, r, name, pageFor(name, v, data))
+				posts := len(regexp.MustCompile(`<form method="post"`).FindAllString(out, -1))
+				forms := formRE.FindAllStringSubmatch(out, -1)
+				if posts == 0 {
+					t.Errorf("%s as %s: no POST form (the theme toggle at least)", name, who)
 				}
-				checked++
-				if n := len(csrfRE.FindAllString(f[2], -1)); n != 1 {
-					t.Errorf("%s as %s: form <form%s> has %d csrf inputs, want 1", name, who, f[1], n)
+				checked := 0
+				for _, f := range forms {
+					if !methodRE.MatchString(f[1]) {
+						continue
+					}
+					checked++
+					if n := len(csrfRE.FindAllString(f[2], -1)); n != 1 {
+						t.Errorf("%s as %s: form <form%s> has %d csrf inputs, want 1", name, who, f[1], n)
+					}
 				}
-			}
-			if checked != posts {
-				t.Errorf("%s as %s: %d POST forms opened, %d closed and checked", name, who, posts, checked)
+				if checked != posts {
+					t.Errorf("%s as %s: %d POST forms opened, %d closed and checked", name, who, posts, checked)
+				}
 			}
 		}
 	}
@@ -166,7 +222,17 @@ func TestPagesCarryTheTestIDsHandlersAndBrowserTestsUse(t *testing.T) {
 		"login":             {"login-email", "login-password", "login-submit"},
 		"register":          {"register-name", "register-email", "register-password", "register-password-confirm", "register-submit"},
 		"account_dashboard": {"account-dashboard", "logout", "theme-toggle", "verify-banner"},
-		"admin_dashboard":   {"admin-dashboard", "logout", "theme-toggle"},
+		"admin_dashboard":   {"admin-dashboard", "logout", "theme-toggle", "nav-admin-services", "nav-admin-panels"},
+		"admin_services": {"admin-services", "service-row", "create-service", "status-filter-all", "status-filter-pending",
+			"status-filter-provisioning", "status-filter-active", "status-filter-suspended", "status-filter-needs_attention",
+			"status-filter-terminated", "status-filter-abandoned", "attention-callout"},
+		"admin_service_new": {"service-customer", "service-product", "service-hostname", "service-create-submit"},
+		"admin_service": {"service-status", "attention", "temporal-link", "live-state", "timeline", "action-suspend", "action-unsuspend",
+			"action-change-package", "action-terminate", "action-retry", "action-mark-provisioned", "action-abandon"},
+		"admin_panels":     {"admin-panels", "panel-test", "add-panel", "panel-edit"},
+		"admin_panel_form": {"panel-name", "panel-type", "panel-base-url", "panel-token", "panel-extra", "panel-capacity", "panel-enabled", "panel-submit"},
+		"account_service": {"service-status", "power-start", "power-stop", "power-restart", "reset-password", "new-password", "panel-login",
+			"timeline", "access-details"},
 	}
 	for name, ids := range want {
 		out := render(t, r, name, pageFor(name, admin, sampleData[name]))
@@ -224,6 +290,11 @@ func TestEmptyStatesAreHonest(t *testing.T) {
 		"admin_dashboard":   "No logins recorded yet.",
 		"admin_audit":       "The audit log is empty.",
 		"dev_mail":          "No mail yet",
+		"admin_services":    "No services yet",
+		"admin_service_new": "No products are mapped to a panel",
+		"admin_service":     "No events recorded yet.",
+		"admin_panels":      "No panels yet",
+		"account_service":   "Nothing has happened to this service yet.",
 	}
 	for name, text := range cases {
 		out := render(t, r, name, pageFor(name, viewers["admin"], nil))
@@ -397,5 +468,326 @@ func TestThemeToggleOffersTheOtherThemeAndComesBack(t *testing.T) {
 				t.Errorf("theme %q: toggle lacks %s", theme, want)
 			}
 		}
+	}
+}
+
+// TestNoInlineStylesOrScripts keeps every rendered page within the CSP
+// (default-src 'self'): no style attributes, no <style> blocks, no scripts
+// without src and no on* handlers.
+func TestNoInlineStylesOrScripts(t *testing.T) {
+	r := newRenderer(t)
+	inline := regexp.MustCompile(`(?i)\sstyle="|<style|<script>|<script\s+(?:[a-z-]+(?:="[^"]*")?\s*)*>|\son[a-z]+="`)
+	for _, name := range PageNames() {
+		for _, data := range []any{sampleData[name], emptyData[name]} {
+			out := render(t, r, name, pageFor(name, viewers["admin"], data))
+			for _, m := range inline.FindAllString(out, -1) {
+				if strings.HasPrefix(m, "<script") && strings.Contains(m, ` src="`) {
+					continue
+				}
+				t.Errorf("%s: inline style or script %q", name, m)
+			}
+		}
+	}
+}
+
+// head returns the <head> element of a rendered page.
+func head(t *testing.T, out string) string {
+	t.Helper()
+	i, j := strings.Index(out, "<head>"), strings.Index(out, "</head>")
+	if i < 0 || j < i {
+		t.Fatalf("no <head> in:\n%s", out)
+	}
+	return out[i:j]
+}
+
+const metaRefresh = `<meta http-equiv="refresh" content="3">`
+
+func TestServicePagesRefreshOnlyWhileProvisioning(t *testing.T) {
+	r := newRenderer(t)
+	for _, status := range []string{"pending", "provisioning", "active", "suspended", "needs_attention", "terminated", "abandoned", ""} {
+		want := status == "pending" || status == "provisioning"
+		svc := ServiceRow{ID: 42, Status: status, Product: "VPS 2 GB"}
+		for name, data := range map[string]any{
+			"admin_service":   AdminService{Service: svc},
+			"account_service": AccountService{Service: svc},
+		} {
+			out := render(t, r, name, pageFor(name, viewers["admin"], data))
+			if got := strings.Contains(head(t, out), metaRefresh); got != want {
+				t.Errorf("%s with status %q: meta refresh in head = %v, want %v", name, status, got, want)
+			}
+			if n := strings.Count(out, `http-equiv="refresh"`); n > 1 {
+				t.Errorf("%s with status %q: %d meta refreshes", name, status, n)
+			}
+		}
+	}
+	for _, name := range PageNames() {
+		if name == "admin_service" || name == "account_service" {
+			continue
+		}
+		if out := render(t, r, name, pageFor(name, viewers["admin"], sampleData[name])); strings.Contains(out, `http-equiv="refresh"`) {
+			t.Errorf("%s refreshes itself", name)
+		}
+	}
+}
+
+func TestAdminServicesListsRowsFiltersAndCounts(t *testing.T) {
+	r := newRenderer(t)
+	v := sampleData["admin_services"].(AdminServices)
+	v.Filter = "suspended"
+	out := render(t, r, "admin_services", pageFor("admin_services", viewers["admin"], v))
+	for _, want := range []string{
+		`<tr data-testid="service-row" data-service-id="42">`,
+		`<tr data-testid="service-row" data-service-id="7">`,
+		`href="/admin/services/42"`,
+		`<span class="mono small muted" data-testid="service-ip">203.0.113.10</span>`,
+		`<span class="badge svc-badge svc-needs_attention">needs_attention</span>`,
+		`<span class="badge svc-badge svc-active">active</span>`,
+		`no capacity on hypervisor group 2`,
+		`href="/admin/services?status=suspended" class="" aria-current="page" data-testid="status-filter-suspended">Suspended <span class="tab-count">3</span>`,
+		`data-testid="status-filter-needs_attention">Needs attention <span class="tab-count">2</span>`,
+		`class="tab-attention has-items"`,
+		`data-testid="status-filter-all">All <span class="tab-count">59</span>`,
+		`data-testid="status-filter-abandoned">Abandoned <span class="tab-count">0</span>`,
+		`href="/admin/services/new" data-testid="create-service"`,
+		`bo@example.com`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("admin_services lacks %s", want)
+		}
+	}
+	if strings.Contains(out, `data-testid="status-filter-all" aria-current`) || strings.Count(out, `aria-current="page" data-testid="status-filter`) != 1 {
+		t.Error("admin_services: exactly the current filter should be marked current")
+	}
+	empty := render(t, r, "admin_services", pageFor("admin_services", viewers["admin"], emptyData["admin_services"]))
+	for _, want := range []string{"No services with status “Needs attention”", "Nothing is waiting for a decision.", `data-testid="services-empty"`} {
+		if !strings.Contains(empty, want) {
+			t.Errorf("filtered empty admin_services lacks %s", want)
+		}
+	}
+	if strings.Contains(empty, "service-row") || strings.Contains(empty, "attention-callout") {
+		t.Error("empty admin_services shows rows or the attention callout")
+	}
+}
+
+func TestServiceFormHasItsSelectsOrExplainsWhyNot(t *testing.T) {
+	r := newRenderer(t)
+	p := pageFor("admin_service_new", viewers["admin"], sampleData["admin_service_new"])
+	p.Form = map[string]string{"customer_id": "13", "product_id": "7", "hostname": "mc.example.com"}
+	p.Errors = map[string]string{"hostname": "Use a hostname such as web1.example.com."}
+	out := render(t, r, "admin_service_new", p)
+	for _, want := range []string{
+		`<form method="post" action="/admin/services" class="form">`,
+		`<select id="f-customer_id" name="customer_id" required data-testid="service-customer">`,
+		`<option value="13" selected>Bo Chen &lt;bo@example.com&gt;</option>`,
+		`<option value="12">Ana Lima &lt;ana@example.com&gt;</option>`,
+		`<select id="f-product_id" name="product_id" required data-testid="service-product" aria-describedby="f-product_id-hint">`,
+		`<option value="7" selected>Minecraft 4 GB (pterodactyl)</option>`,
+		`name="hostname" type="text" value="mc.example.com"`,
+		`<p class="field-error" id="f-hostname-error">Use a hostname such as web1.example.com.</p>`,
+		`data-testid="service-create-submit"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("admin_service_new lacks %s", want)
+		}
+	}
+	none := render(t, r, "admin_service_new", pageFor("admin_service_new", viewers["admin"], ServiceForm{Customers: []Option{{"1", "A"}}}))
+	if !strings.Contains(none, `data-testid="no-products"`) || strings.Contains(none, `action="/admin/services"`) {
+		t.Error("admin_service_new without products: want the empty-state note instead of the form")
+	}
+}
+
+func TestAdminServiceShowsOnlyAllowedActions(t *testing.T) {
+	r := newRenderer(t)
+	all := []string{"action-suspend", "action-unsuspend", "action-change-package", "action-terminate", "action-retry", "action-mark-provisioned", "action-abandon"}
+	full := render(t, r, "admin_service", pageFor("admin_service", viewers["admin"], sampleData["admin_service"]))
+	for _, want := range []string{
+		`<span class="badge svc-badge svc-needs_attention" data-testid="service-status">needs_attention</span>`,
+		`href="http://localhost:8233/namespaces/default/workflows/provision:42" target="_blank" rel="noopener" data-testid="temporal-link"`,
+		`data-testid="attention-reason">create: panel refused the package (no capacity on hypervisor group 2)</p>`,
+		`<form method="post" action="/admin/services/42/suspend"`,
+		`<form method="post" action="/admin/services/42/unsuspend"`,
+		`<form method="post" action="/admin/services/42/change-package"`,
+		`<select id="f-change-product" name="product_id" required`,
+		`<option value="5">VPS 8 GB</option>`,
+		`<form method="post" action="/admin/services/42/terminate"`,
+		`<input id="f-terminate-confirm" name="confirm" type="checkbox" value="yes" required`,
+		`<form method="post" action="/admin/services/42/retry"`,
+		`<form method="post" action="/admin/services/42/mark-provisioned"`,
+		`name="panel_service_id" type="text" value="" autocomplete="off" maxlength="100" required`,
+		`<form method="post" action="/admin/services/42/abandon"`,
+		`name="note" type="text"`,
+		`name="reason" type="text"`,
+		`<span class="mono break">vf-8812</span>`,
+		`2001:db8:10::42`,
+		`<li class="op-chip">suspend</li><li class="op-chip">change-package</li>`,
+		`panel resource vf-8812: created`,
+	} {
+		if !strings.Contains(full, want) {
+			t.Errorf("admin_service lacks %s", want)
+		}
+	}
+	for _, id := range all {
+		if !strings.Contains(full, `data-testid="`+id+`"`) {
+			t.Errorf("admin_service with every action allowed lacks %s", id)
+		}
+	}
+
+	active := AdminService{Service: activeService, WorkflowURL: "", Live: nil}
+	out := render(t, r, "admin_service", pageFor("admin_service", viewers["admin"], active))
+	for _, id := range append(all, "attention", "temporal-link") {
+		if strings.Contains(out, `data-testid="`+id+`"`) {
+			t.Errorf("admin_service with nothing allowed shows %s", id)
+		}
+	}
+	for _, want := range []string{`data-testid="service-status">active</span>`, `data-testid="live-unavailable"`, `data-testid="no-actions"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("admin_service (active, nothing allowed) lacks %s", want)
+		}
+	}
+	active.CanSuspend = true
+	out = render(t, r, "admin_service", pageFor("admin_service", viewers["admin"], active))
+	if !strings.Contains(out, `data-testid="action-suspend"`) || strings.Contains(out, `data-testid="action-terminate"`) {
+		t.Error("admin_service with only CanSuspend: want suspend and nothing else")
+	}
+}
+
+func TestAccountServiceShowsStatusAndCustomerActions(t *testing.T) {
+	r := newRenderer(t)
+	cust := viewers["customer"]
+	out := render(t, r, "account_service", pageFor("account_service", cust, sampleData["account_service"]))
+	for _, want := range []string{
+		`<span class="badge svc-badge svc-active" data-testid="service-status">active</span>`,
+		`<form method="post" action="/account/services/7/power"`,
+		`<input type="hidden" name="action" value="start">`,
+		`<input type="hidden" name="action" value="stop">`,
+		`<input type="hidden" name="action" value="restart">`,
+		`<form method="post" action="/account/services/7/reset-password"`,
+		`<form method="post" action="/account/services/7/login"`,
+		`<code class="secret-value" data-testid="new-password">Qx7-vLp2-98zT</code>`,
+		`<span class="mono break">203.0.113.10</span><span class="mono break">203.0.113.11</span>`,
+		`2001:db8:10::7`,
+		`panel resource vf-8812: created`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("account_service lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "admin:1") || strings.Contains(out, "suspended-notice") {
+		t.Error("account_service shows staff actors or a suspension notice for an active service")
+	}
+
+	susp := AccountService{Service: suspendedService}
+	out = render(t, r, "account_service", pageFor("account_service", cust, susp))
+	for _, want := range []string{
+		`data-testid="service-status">suspended</span>`,
+		`data-testid="suspended-notice"`,
+		"This service is suspended. Contact support or pay the overdue invoice to restore it.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("suspended account_service lacks %s", want)
+		}
+	}
+	for _, id := range []string{"power-start", "power-stop", "power-restart", "reset-password", "panel-login", "new-password"} {
+		if strings.Contains(out, `data-testid="`+id+`"`) {
+			t.Errorf("account_service with nothing allowed shows %s", id)
+		}
+	}
+}
+
+func TestAccountDashboardListsServices(t *testing.T) {
+	r := newRenderer(t)
+	out := render(t, r, "account_dashboard", pageFor("account_dashboard", viewers["customer"], sampleData["account_dashboard"]))
+	for _, want := range []string{
+		`href="/account/services/7"`, `href="/account/services/9"`, `web1.example.com`, `<span class="mono">203.0.113.10</span>`,
+		`<span class="badge svc-badge svc-suspended">suspended</span>`, `data-service-id="9"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("account_dashboard lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "You have no services yet") {
+		t.Error("account_dashboard with services still shows the empty state")
+	}
+}
+
+func TestPanelPages(t *testing.T) {
+	r := newRenderer(t)
+	out := render(t, r, "admin_panels", pageFor("admin_panels", viewers["admin"], sampleData["admin_panels"]))
+	for _, want := range []string{
+		`<form method="post" action="/admin/panels/1/test"`, `<form method="post" action="/admin/panels/2/test"`,
+		`href="/admin/panels/2"`, `href="/admin/panels/new" data-testid="add-panel"`, `VirtFusion`, `Pterodactyl`,
+		`http://vf-fra1.internal:8080/api/v1`, `<span class="mono">50 / 50</span>`, `Full`, `<span class="mono">7 / <span class="muted">no limit</span></span>`, `Enabled`, `Disabled`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("admin_panels lacks %s", want)
+		}
+	}
+
+	edit := pageFor("admin_panel_form", viewers["admin"], PanelForm{ID: 3, Types: []string{"virtfusion", "pterodactyl", "synergycp", "enhance"}})
+	edit.Form = map[string]string{"name": "VF Frankfurt 1", "type": "pterodactyl", "base_url": "http://ptero.internal", "token": "s3cret-token",
+		"extra": "client_key=ptlc_abc\nnode=2", "capacity": "40", "enabled": "on"}
+	out = render(t, r, "admin_panel_form", edit)
+	for _, want := range []string{
+		`<form method="post" action="/admin/panels/3" class="form">`,
+		`name="type" disabled data-testid="panel-type"`,
+		`<option value="pterodactyl" selected>Pterodactyl</option>`,
+		`<input type="hidden" name="type" value="pterodactyl">`,
+		`placeholder="leave blank to keep"`,
+		">client_key=ptlc_abc\nnode=2</textarea>",
+		`name="capacity" type="number" value="40" min="0"`,
+		`name="enabled" type="checkbox" value="on" checked`,
+		"pterodactyl client_key",
+	} {
+		if !strings.Contains(strings.ReplaceAll(out, "Pterodactyl: client_key", "pterodactyl client_key"), want) {
+			t.Errorf("admin_panel_form (edit) lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "s3cret-token") {
+		t.Error("admin_panel_form re-showed the token")
+	}
+
+	add := pageFor("admin_panel_form", viewers["admin"], PanelForm{Types: []string{"virtfusion", "enhance"}})
+	add.Form = map[string]string{"capacity": "0"}
+	out = render(t, r, "admin_panel_form", add)
+	for _, want := range []string{
+		`<form method="post" action="/admin/panels" class="form">`,
+		`<select id="f-type" name="type" required data-testid="panel-type">`,
+		`<option value="enhance">Enhance</option>`,
+		`name="token" type="password" autocomplete="new-password" required`,
+		`name="enabled" type="checkbox" value="on" data-testid="panel-enabled">`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("admin_panel_form (new) lacks %q", want)
+		}
+	}
+	if strings.Contains(out, `name="type" value=`) || strings.Contains(out, "leave blank to keep") {
+		t.Error("admin_panel_form (new) has the edit-only hidden type or token placeholder")
+	}
+}
+
+func TestAdminNavLinksServicesAndPanels(t *testing.T) {
+	r := newRenderer(t)
+	for path, id := range map[string]string{"/admin/services/42": "nav-admin-services", "/admin/panels/new": "nav-admin-panels"} {
+		p := pageFor("admin_dashboard", viewers["admin"], nil)
+		p.Path = path
+		out := render(t, r, "admin_dashboard", p)
+		if !strings.Contains(out, `aria-current="page" data-testid="`+id+`"`) {
+			t.Errorf("path %s: %s not marked current", path, id)
+		}
+	}
+}
+
+func TestStatusHelpers(t *testing.T) {
+	if got := statusLabel("needs_attention"); got != "Needs attention" {
+		t.Errorf("statusLabel = %q", got)
+	}
+	if got := sumCounts(map[string]int{"a": 2, "b": 3}); got != 5 {
+		t.Errorf("sumCounts = %d", got)
+	}
+	if got := panelTypeLabel("synergycp") + panelTypeLabel("other"); got != "SynergyCPother" {
+		t.Errorf("panelTypeLabel = %q", got)
+	}
+	if _, err := field(Page{}, "x", "X", "rows", "many"); err == nil {
+		t.Error("field accepted rows=many")
 	}
 }

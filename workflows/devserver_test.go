@@ -88,7 +88,7 @@ func startJourney(t *testing.T) journey {
 	})
 
 	w := worker.New(srv.Client(), workflows.TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
-	activities.Register(w, &activities.Onboarding{Users: st, Mail: smtp, BaseURL: "http://portal.ezscale.test"})
+	activities.Register(w, activities.Set{Onboarding: &activities.Onboarding{Users: st, Mail: smtp, BaseURL: "http://portal.ezscale.test"}})
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

@@ -90,7 +90,13 @@ type ProvisionInput struct {
 	Status    string        // the service's status when this run starts
 	Queue     []ProvisionOp // operations not yet performed, oldest first
 	NextSeq   int
+	// StepTimeout bounds one panel call (and, halved, the build poll's heartbeat); a worker that
+	// dies mid-call is noticed after it. Zero means DefaultStepTimeout.
+	StepTimeout time.Duration
 }
+
+// DefaultStepTimeout is the longest a single panel step may run before it is retried elsewhere.
+const DefaultStepTimeout = 2 * time.Minute
 
 // ProvisionState is the live state of the workflow, returned by the query.
 type ProvisionState struct {
@@ -160,27 +166,32 @@ func Provision(ctx workflow.Context, in ProvisionInput) (ProvisionState, error) 
 }
 
 type provisioner struct {
-	serviceID  int64
-	workflowID string
-	status     string
-	queue      []ProvisionOp
-	nextSeq    int
-	current    *ProvisionOp
-	attention  string
-	decision   *Resolution
-	completed  int
+	stepTimeout time.Duration
+	serviceID   int64
+	workflowID  string
+	status      string
+	queue       []ProvisionOp
+	nextSeq     int
+	current     *ProvisionOp
+	attention   string
+	decision    *Resolution
+	completed   int
 }
 
 func newProvisioner(ctx workflow.Context, in ProvisionInput) (*provisioner, error) {
 	if in.ServiceID <= 0 {
 		return nil, fmt.Errorf("provision: invalid service id %d", in.ServiceID)
 	}
+	if in.StepTimeout <= 0 {
+		in.StepTimeout = DefaultStepTimeout
+	}
 	p := &provisioner{
-		serviceID:  in.ServiceID,
-		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		status:     in.Status,
-		queue:      append([]ProvisionOp(nil), in.Queue...),
-		nextSeq:    in.NextSeq,
+		stepTimeout: in.StepTimeout,
+		serviceID:   in.ServiceID,
+		workflowID:  workflow.GetInfo(ctx).WorkflowExecution.ID,
+		status:      in.Status,
+		queue:       append([]ProvisionOp(nil), in.Queue...),
+		nextSeq:     in.NextSeq,
 	}
 	if p.status == "" {
 		p.status = ServicePending
@@ -405,7 +416,7 @@ func (p *provisioner) abandon(ctx workflow.Context, op ProvisionOp, d Resolution
 // panel errors are not retried.
 func (p *provisioner) panelStep(ctx workflow.Context, summary, activity string, in OpInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
+		StartToCloseTimeout: p.stepTimeout,
 		Summary:             summary,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        2 * time.Second,
@@ -422,7 +433,7 @@ func (p *provisioner) panelStep(ctx workflow.Context, summary, activity string, 
 func (p *provisioner) awaitReady(ctx workflow.Context, in OpInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    p.stepTimeout / 2,
 		Summary:             "wait until built",
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        5 * time.Second,
@@ -480,7 +491,7 @@ func (p *provisioner) snapshot() ProvisionState {
 func (p *provisioner) continueAsNew(ctx workflow.Context) (ProvisionState, error) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return p.snapshot(), workflow.NewContinueAsNewError(ctx, Provision, ProvisionInput{
-		ServiceID: p.serviceID, Status: p.status, Queue: p.queue, NextSeq: p.nextSeq,
+		ServiceID: p.serviceID, Status: p.status, Queue: p.queue, NextSeq: p.nextSeq, StepTimeout: p.stepTimeout,
 	})
 }
 

@@ -20,6 +20,8 @@ import (
 	"github.com/ezscale/billing/httpapi"
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
+	"github.com/ezscale/billing/panels/connect"
+	"github.com/ezscale/billing/secrets"
 	"github.com/ezscale/billing/seed"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
@@ -84,26 +86,40 @@ func dialTemporal(ctx context.Context, log *slog.Logger, cfg config.Config) (cli
 }
 
 // newHTTP builds the web handler from its parts.
-func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Client, m httpapi.Mailer, sk *sink.Sink) (http.Handler, error) {
+func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Client, m httpapi.Mailer, sk *sink.Sink, prov *activities.Provisioning) (http.Handler, error) {
 	pages, err := web.NewRenderer()
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	return httpapi.New(httpapi.Deps{
-		Log: log, Store: s, Workflows: tc, Mail: m, Pages: pages, Sink: sk,
+		Log: log, Store: s, Workflows: tc, Mail: m, Pages: pages, Sink: sk, Control: prov, Secrets: prov.Secrets,
 		Settings: httpapi.Settings{
 			BaseURL: cfg.BaseURL, AppKey: cfg.AppKey, SecureCookies: cfg.SecureCookies,
 			SessionLifetime: cfg.SessionLifetime, TaskQueue: cfg.TaskQueue,
 			OnboardingReminderAfter: cfg.OnboardingReminderAfter, OnboardingDeadline: cfg.OnboardingDeadline,
-			Development: cfg.Development(),
+			Development: cfg.Development(), TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
+			ProvisionStepTimeout: cfg.ProvisionStepTimeout,
 		},
 	}), nil
 }
 
+// newProvisioning holds the provisioning activities' dependencies; the web handlers use it for
+// direct panel actions too.
+func newProvisioning(cfg config.Config, s *store.Store, m *mail.SMTP) (*activities.Provisioning, error) {
+	box, err := secrets.NewBox(cfg.AppKey)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.Provisioning{Store: s, Panels: connect.Registry{Store: s, Secrets: box}, Secrets: box, Mail: m, BaseURL: cfg.BaseURL}, nil
+}
+
 // newWorker registers every workflow and activity on the task queue.
-func newWorker(cfg config.Config, tc client.Client, s *store.Store, m *mail.SMTP) worker.Worker {
+func newWorker(cfg config.Config, tc client.Client, s *store.Store, m *mail.SMTP, prov *activities.Provisioning) worker.Worker {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{})
-	activities.Register(w, &activities.Onboarding{Users: s, Mail: m, BaseURL: cfg.BaseURL})
+	activities.Register(w, activities.Set{
+		Onboarding:   &activities.Onboarding{Users: s, Mail: m, BaseURL: cfg.BaseURL},
+		Provisioning: prov,
+	})
 	return w
 }
 
@@ -151,10 +167,11 @@ type production struct {
 	store  *store.Store
 	client client.Client
 	mail   *mail.SMTP
+	prov   *activities.Provisioning
 }
 
-// connect loads the production configuration and opens its connections; close releases them.
-func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) (p production, close func(), err error) {
+// connectProduction loads the production configuration and opens its connections; close releases them.
+func connectProduction(ctx context.Context, getenv func(string) string, stderr io.Writer) (p production, close func(), err error) {
 	p.cfg, err = config.Load(getenv, "production")
 	if err != nil {
 		return p, nil, err
@@ -166,6 +183,10 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	if p.store, err = openStore(ctx, p.log, p.cfg.DatabaseURL, false); err != nil {
 		return p, nil, err
 	}
+	if p.prov, err = newProvisioning(p.cfg, p.store, p.mail); err != nil {
+		p.store.Close()
+		return p, nil, err
+	}
 	if p.client, err = dialTemporal(ctx, p.log, p.cfg); err != nil {
 		p.store.Close()
 		return p, nil, err
@@ -175,12 +196,12 @@ func connect(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 
 // runServe runs the web server only (production layout: serve and worker are separate processes).
 func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
-	p, closeAll, err := connect(ctx, getenv, stderr)
+	p, closeAll, err := connectProduction(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	h, err := newHTTP(p.log, p.cfg, p.store, p.client, p.mail, nil)
+	h, err := newHTTP(p.log, p.cfg, p.store, p.client, p.mail, nil, p.prov)
 	if err != nil {
 		return err
 	}
@@ -194,12 +215,12 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer)
 
 // runWorker runs the Temporal worker only.
 func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
-	p, closeAll, err := connect(ctx, getenv, stderr)
+	p, closeAll, err := connectProduction(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	w := newWorker(p.cfg, p.client, p.store, p.mail)
+	w := newWorker(p.cfg, p.client, p.store, p.mail, p.prov)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

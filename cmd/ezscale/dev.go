@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/billing/devenv"
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
+	"github.com/ezscale/billing/panels/devpanels"
 	"github.com/ezscale/billing/seed"
 	"github.com/ezscale/billing/workflows"
 )
@@ -101,18 +102,31 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		return err
 	}
 
+	prov, err := newProvisioning(cfg, s, mailer)
+	if err != nil {
+		return err
+	}
+	sims, err := devpanels.Start(devpanels.Options{})
+	if err != nil {
+		return err
+	}
+	defer sims.Close()
+	if err := sims.Register(ctx, s, prov.Secrets); err != nil {
+		return fmt.Errorf("register the panel simulators: %w", err)
+	}
+
 	tc, err := dialTemporal(ctx, log, cfg)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	w := newWorker(cfg, tc, s, mailer)
+	w := newWorker(cfg, tc, s, mailer, prov)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
 
-	h, err := newHTTP(log, cfg, s, tc, mailer, mailSink)
+	h, err := newHTTP(log, cfg, s, tc, mailer, mailSink, prov)
 	if err != nil {
 		return err
 	}
@@ -120,7 +134,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	printBanner(stdout, cfg, ln.Addr().String(), mailSink, time.Since(started))
+	printBanner(stdout, cfg, ln.Addr().String(), mailSink, sims, time.Since(started))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, log, ln, h) })
@@ -139,7 +153,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	return err
 }
 
-func printBanner(w io.Writer, cfg config.Config, addr string, mailSink *sink.Sink, took time.Duration) {
+func printBanner(w io.Writer, cfg config.Config, addr string, mailSink *sink.Sink, sims *devpanels.Set, took time.Duration) {
 	_, port, _ := net.SplitHostPort(addr)
 	site := "http://localhost:" + port
 	fmt.Fprintf(w, "\nEZSCALE dev stack is up (%s)\n\n", took.Round(100*time.Millisecond))
@@ -150,7 +164,11 @@ func printBanner(w io.Writer, cfg config.Config, addr string, mailSink *sink.Sin
 		fmt.Fprintf(w, "  Mail         %s/dev/mail   (SMTP sink on %s)\n", site, mailSink.Addr())
 	}
 	fmt.Fprintf(w, "  Temporal UI  %s/namespaces/%s/workflows\n", cfg.TemporalUIURL, cfg.TemporalNamespace)
-	fmt.Fprintf(w, "  Health       %s/readyz   Metrics %s/metrics\n\n", site, site)
+	fmt.Fprintf(w, "  Health       %s/readyz   Metrics %s/metrics\n", site, site)
+	for _, p := range sims.Panels {
+		fmt.Fprintf(w, "  Simulator    %-12s %s\n", p.Config.Type, p.Config.BaseURL)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  Demo logins:")
 	for _, l := range seed.DemoLogins() {
 		fmt.Fprintf(w, "    %-8s  %s  /  %s\n", l.Role, l.Email, l.Password)

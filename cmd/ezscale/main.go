@@ -23,6 +23,8 @@ Usage:
   ezscale worker                   run the Temporal worker
   ezscale migrate [up|down|status] manage the database schema (default up)
   ezscale seed                     create the demo accounts and catalog (idempotent)
+  ezscale ops provisioning list|retry|abandon <service-id>
+                                   find and fix failed provisioning
   ezscale version                  print the version
   ezscale help                     this text and the configuration variables
 
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "seed":
 		return runSeed(ctx, getenv, stdout, stderr)
+	case "ops":
+		return runOps(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ezscale", version)
 		return nil

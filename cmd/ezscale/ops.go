@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/ezscale/billing/config"
+	"github.com/ezscale/billing/store"
+	"github.com/ezscale/billing/workflows"
+)
+
+const opsUsage = `Usage:
+  ezscale ops provisioning list [status]     services by status (default needs_attention)
+  ezscale ops provisioning retry <service-id>    retry the failed step of a service that needs attention
+  ezscale ops provisioning abandon <service-id> [note]  remove partial resources and close the service
+`
+
+// runOps is the operators' command line. It needs DATABASE_URL and TEMPORAL_ADDRESS.
+func runOps(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "provisioning" {
+		fmt.Fprint(stderr, opsUsage)
+		return usageError("ops: unknown command")
+	}
+	dsn, err := requireDatabaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, "warn")
+	s, err := openStore(ctx, log, dsn, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	switch args[1] {
+	case "list":
+		status := workflows.ServiceNeedsAttention
+		if len(args) > 2 {
+			status = args[2]
+		}
+		return listServices(ctx, s, status, stdout)
+	case "retry", "abandon":
+		if len(args) < 3 {
+			fmt.Fprint(stderr, opsUsage)
+			return usageError("ops provisioning " + args[1] + ": which service?")
+		}
+		id, err := strconv.ParseInt(args[2], 10, 64)
+		if err != nil || id <= 0 {
+			return usageError(fmt.Sprintf("service id %q is not a number", args[2]))
+		}
+		cfg := config.Config{TemporalAddress: getenv("TEMPORAL_ADDRESS"), TemporalNamespace: getenv("TEMPORAL_NAMESPACE")}
+		if cfg.TemporalAddress == "" {
+			cfg.TemporalAddress = "127.0.0.1:7233"
+		}
+		if cfg.TemporalNamespace == "" {
+			cfg.TemporalNamespace = "ezscale"
+		}
+		tc, err := dialTemporal(ctx, log, cfg)
+		if err != nil {
+			return err
+		}
+		defer tc.Close()
+		r := workflows.Resolution{Action: workflows.ResolveRetry, Actor: "ops:cli"}
+		if args[1] == "abandon" {
+			r.Action = workflows.ResolveAbandon
+			if len(args) > 3 {
+				r.Note = args[3]
+			}
+		}
+		uctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		_, err = tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+			WorkflowID: workflows.ProvisionID(id), UpdateName: workflows.UpdateProvisionResolve,
+			Args: []any{r}, WaitForStage: client.WorkflowUpdateStageAccepted,
+		})
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", args[1], workflows.ProvisionID(id), err)
+		}
+		fmt.Fprintf(stdout, "%s accepted for service %d; follow it with: ezscale ops provisioning list %s\n", args[1], id, "all")
+		return nil
+	}
+	fmt.Fprint(stderr, opsUsage)
+	return usageError("ops provisioning: unknown action " + args[1])
+}
+
+func listServices(ctx context.Context, s *store.Store, status string, w io.Writer) error {
+	if status == "all" {
+		status = ""
+	}
+	list, err := s.Services(ctx, store.ServiceFilter{Status: status, Limit: 500})
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(w, "no services")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tCUSTOMER\tPRODUCT\tPANEL\tWORKFLOW\tATTENTION")
+	for _, svc := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", svc.ID, svc.Status, svc.CustomerEmail, svc.ProductName, svc.PanelName, workflows.ProvisionID(svc.ID), svc.Attention)
+	}
+	return tw.Flush()
+}
