@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -89,10 +90,15 @@ func TestBrowserRegisterVerifyLoginThemeLogout(t *testing.T) {
 	step("toggle the theme",
 		chromedp.Click(byID("theme-toggle")),
 		chromedp.WaitVisible(chromedp.CSS(`html[data-theme="dark"] body`)),
-		// Reload: the server must remember the choice.
-		chromedp.Reload(),
-		chromedp.WaitVisible(byID("account-dashboard")),
 	)
+	// The toggle saves in the background; wait for the server to have it, then reload: the
+	// server must remember the choice.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if u, _ := st.Store.UserByEmail(context.Background(), "browser@example.com"); u.Theme == "dark" {
+			break
+		}
+	}
+	step("reload", chromedp.Reload(), chromedp.WaitVisible(byID("account-dashboard")))
 	if got := theme(); got != "dark" {
 		t.Fatalf("theme after toggle and reload = %q; want dark", got)
 	}

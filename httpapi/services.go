@@ -185,7 +185,12 @@ func (s *server) adminService(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	events, err := s.Store.ServiceEvents(r.Context(), id)
+	s.renderAdminService(w, r, svc, http.StatusOK, "")
+}
+
+// renderAdminService shows a service with the actions that apply to its status.
+func (s *server) renderAdminService(w http.ResponseWriter, r *http.Request, svc store.Service, status int, errMsg string) {
+	events, err := s.Store.ServiceEvents(r.Context(), svc.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -216,10 +221,9 @@ func (s *server) adminService(w http.ResponseWriter, r *http.Request) {
 		v.CanTerminate = true
 	}
 	p := s.page(r, fmt.Sprintf("Service #%d", svc.ID), v)
-	if flash := r.URL.Query().Get("done"); flash != "" {
-		p.Flash = actionNotice(flash)
-	}
-	s.render(w, r, http.StatusOK, "admin_service", p)
+	p.Flash = actionNotice(r.URL.Query().Get("done"))
+	p.Error = errMsg
+	s.render(w, r, status, "admin_service", p)
 }
 
 // liveState asks the workflow for its live state; nil when it cannot answer quickly.
@@ -313,14 +317,7 @@ func (s *server) updateProvisioning(ctx context.Context, serviceID int64, name s
 }
 
 func (s *server) serviceActionFailed(w http.ResponseWriter, r *http.Request, svc store.Service, msg string) {
-	events, _ := s.Store.ServiceEvents(r.Context(), svc.ID)
-	p := s.page(r, fmt.Sprintf("Service #%d", svc.ID), web.AdminService{
-		Service: serviceRow(svc), IPv6: svc.IPv6, PanelServiceID: svc.PanelServiceID,
-		WorkflowURL: s.workflowURL(workflows.ProvisionID(svc.ID)), Timeline: eventRows(events),
-		Live: s.liveState(r.Context(), svc.ID), NeedsAttention: svc.Status == workflows.ServiceNeedsAttention,
-	})
-	p.Error = msg
-	s.render(w, r, http.StatusConflict, "admin_service", p)
+	s.renderAdminService(w, r, svc, http.StatusConflict, msg)
 }
 
 func actionNotice(action string) string {
