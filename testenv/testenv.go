@@ -37,10 +37,21 @@ import (
 const (
 	Namespace = "ezscale"
 	TaskQueue = "ezscale-test"
+	// AppKey is the stack's APP_KEY; a worker process started by a test must use it to open
+	// the panel credentials the stack sealed.
+	AppKey = "test-app-key-0123456789abcdef0123"
 )
 
 // Temporal starts a dev server (in-memory, random port) for one test and returns a client to it.
 func Temporal(t testing.TB) client.Client {
+	t.Helper()
+	c, _ := TemporalServer(t)
+	return c
+}
+
+// TemporalServer is Temporal that also returns the server's frontend address, for processes
+// started by the test (a separate worker, the CLI).
+func TemporalServer(t testing.TB) (client.Client, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -61,7 +72,7 @@ func Temporal(t testing.TB) client.Client {
 		t.Fatalf("start Temporal dev server: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
-	return srv.Client()
+	return srv.Client(), srv.FrontendHostPort()
 }
 
 // Stack is a whole platform for one test: database, Temporal with a running worker, mail sink
@@ -70,10 +81,12 @@ type Stack struct {
 	Store    *store.Store
 	DSN      string
 	Temporal client.Client
-	Sink     *sink.Sink
-	Mail     *mail.SMTP
-	Server   *httptest.Server
-	Settings httpapi.Settings
+	// TemporalAddress is the dev server's frontend host:port.
+	TemporalAddress string
+	Sink            *sink.Sink
+	Mail            *mail.SMTP
+	Server          *httptest.Server
+	Settings        httpapi.Settings
 	// Panels are the four panel simulators, registered in the store, with the demo products
 	// mapped onto them; Provisioning is the worker's provisioning activities.
 	Panels       *devpanels.Set
@@ -86,6 +99,11 @@ type Options struct {
 	ReminderAfter, Deadline time.Duration
 	// BuildDelay is how long the panel simulators take to build; default 300 ms.
 	BuildDelay time.Duration
+	// StepTimeout is given to new provisioning workflows (zero: the workflow's default).
+	StepTimeout time.Duration
+	// NoWorker leaves the task queue without a worker, for tests that run `ezscale worker`
+	// as a separate process.
+	NoWorker bool
 }
 
 // NewStack builds a Stack; everything stops when the test ends.
@@ -97,7 +115,7 @@ func NewStack(t testing.TB, o Options) *Stack {
 	}
 	st := &Stack{}
 	st.Store, st.DSN = storetest.NewWithURL(t)
-	st.Temporal = Temporal(t)
+	st.Temporal, st.TemporalAddress = TemporalServer(t)
 	var err error
 	st.Sink, err = sink.Start(log, "127.0.0.1:0")
 	if err != nil {
@@ -122,8 +140,9 @@ func NewStack(t testing.TB, o Options) *Stack {
 		o.Deadline = 7 * 24 * time.Hour
 	}
 	st.Settings = httpapi.Settings{
-		BaseURL: base, AppKey: []byte("test-app-key-0123456789abcdef0123"), SessionLifetime: time.Hour,
+		BaseURL: base, AppKey: []byte(AppKey), SessionLifetime: time.Hour,
 		TaskQueue: TaskQueue, OnboardingReminderAfter: o.ReminderAfter, OnboardingDeadline: o.Deadline, Development: true,
+		ProvisionStepTimeout: o.StepTimeout, TemporalUIURL: "http://localhost:8233", Namespace: Namespace,
 	}
 	if o.BuildDelay == 0 {
 		o.BuildDelay = 300 * time.Millisecond
@@ -147,15 +166,17 @@ func NewStack(t testing.TB, o Options) *Stack {
 		Store: st.Store, Panels: connect.Registry{Store: st.Store, Secrets: box}, Secrets: box, Mail: st.Mail,
 		BaseURL: base, PollInterval: 100 * time.Millisecond,
 	}
-	w := worker.New(st.Temporal, TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
-	activities.Register(w, activities.Set{
-		Onboarding:   &activities.Onboarding{Users: st.Store, Mail: st.Mail, BaseURL: base},
-		Provisioning: st.Provisioning,
-	})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
+	if !o.NoWorker {
+		w := worker.New(st.Temporal, TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
+		activities.Register(w, activities.Set{
+			Onboarding:   &activities.Onboarding{Users: st.Store, Mail: st.Mail, BaseURL: base},
+			Provisioning: st.Provisioning,
+		})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
 	}
-	t.Cleanup(w.Stop)
 	st.Server.Config.Handler = httpapi.New(httpapi.Deps{
 		Log: log, Store: st.Store, Workflows: st.Temporal, Mail: st.Mail, Pages: pages, Sink: st.Sink, Settings: st.Settings,
 		Control: st.Provisioning, Secrets: box,

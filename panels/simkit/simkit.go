@@ -36,6 +36,7 @@ type Faults struct {
 	locked      int
 	noCapacity  bool
 	loseCreates int
+	loseDelay   time.Duration
 	injected    map[Fault]int
 }
 
@@ -65,6 +66,10 @@ func (f *Faults) NoCapacity() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.
 // LoseNextCreates makes the next n creates succeed on the panel while the caller gets no answer
 // (the connection is closed after the work is done), as when a network drops mid-request.
 func (f *Faults) LoseNextCreates(n int) { f.mu.Lock(); f.loseCreates += n; f.mu.Unlock() }
+
+// SetLostResponseDelay keeps the connection of a lost create open for d after the create is done,
+// so a test can kill the caller while it waits for an answer that will never come.
+func (f *Faults) SetLostResponseDelay(d time.Duration) { f.mu.Lock(); f.loseDelay = d; f.mu.Unlock() }
 
 // Injected reports how many faults of a kind were injected so far.
 func (f *Faults) Injected(k Fault) int { f.mu.Lock(); defer f.mu.Unlock(); return f.injected[k] }
@@ -100,7 +105,7 @@ func (f *Faults) Wrap(h http.Handler, shape Shaper, isCreate, isWrite func(*http
 		case isCreate(r) && f.take(&f.loseCreates, FaultLoseCreate):
 			fault = FaultLoseCreate
 		}
-		retryAfter := f.retryAfter
+		retryAfter, loseDelay := f.retryAfter, f.loseDelay
 		f.mu.Unlock()
 
 		if latency > 0 {
@@ -115,6 +120,10 @@ func (f *Faults) Wrap(h http.Handler, shape Shaper, isCreate, isWrite func(*http
 			h.ServeHTTP(w, r)
 		case FaultLoseCreate:
 			h.ServeHTTP(discard{header: http.Header{}}, r)
+			select {
+			case <-time.After(loseDelay):
+			case <-r.Context().Done():
+			}
 			LoseResponse(w)
 		default:
 			shape(w, fault, retryAfter)
