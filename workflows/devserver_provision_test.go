@@ -1,0 +1,294 @@
+package workflows_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/ezscale/billing/panels"
+	"github.com/ezscale/billing/panels/devpanels"
+	"github.com/ezscale/billing/store"
+	"github.com/ezscale/billing/testenv"
+	"github.com/ezscale/billing/workflows"
+)
+
+// recordedIdentity replaces the worker's and client's identities ("<pid>@<host>@") in recorded
+// provisioning histories: the testenv client cannot be given one, and host names do not belong
+// in testdata/.
+const recordedIdentity = "provision-devserver-test"
+
+// TestDevServerProvisionHistoriesReplay drives three provisioning runs through a real dev server,
+// worker, database and the panel simulators, then replays each live history against the current
+// code. With EZSCALE_RECORD_HISTORY=1 it also writes them to testdata/provision_*.json for
+// TestRecordedHistoriesReplay.
+func TestDevServerProvisionHistoriesReplay(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{BuildDelay: 20 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d := provisionDriver{st: st}
+
+	t.Run("lifecycle", func(t *testing.T) {
+		svc, run := d.create(ctx, t, "vps-2gb", "life.example.com")
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
+		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpSuspend, Reason: "overdue invoice 1042"})
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceSuspended)
+		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpUnsuspend})
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
+		bigger := d.product(ctx, t, "vps-8gb")
+		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpChangePackage, ProductID: bigger.ID, Reason: "upgrade"})
+		d.waitProduct(ctx, t, svc.ID, bigger.ID)
+		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpTerminate, Reason: "customer left"})
+		d.finish(ctx, t, run, workflows.ServiceTerminated)
+		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 0 {
+			t.Errorf("%d servers of service %d remain on VirtFusion after termination, want 0", n, svc.ID)
+		}
+		replayAndRecordProvision(ctx, t, st.Temporal, run, "provision_lifecycle.json")
+	})
+
+	t.Run("retry", func(t *testing.T) {
+		d.setOSTemplate(ctx, t, "vps-2gb", "999") // the panel creates the server and refuses to build it
+		svc, run := d.create(ctx, t, "vps-2gb", "retry.example.com")
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention)
+		d.setOSTemplate(ctx, t, "vps-2gb", "1")
+		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveRetry})
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
+		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 1 {
+			t.Errorf("%d servers of service %d on VirtFusion after the retry, want the one the failed build left", n, svc.ID)
+		}
+		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpTerminate, Reason: "test over"})
+		d.finish(ctx, t, run, workflows.ServiceTerminated)
+		replayAndRecordProvision(ctx, t, st.Temporal, run, "provision_retry.json")
+	})
+
+	t.Run("abandon", func(t *testing.T) {
+		d.setOSTemplate(ctx, t, "vps-2gb", "999")
+		defer d.setOSTemplate(ctx, t, "vps-2gb", "1")
+		svc, run := d.create(ctx, t, "vps-2gb", "abandon.example.com")
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention)
+		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveAbandon, Note: "customer cancelled"})
+		d.finish(ctx, t, run, workflows.ServiceAbandoned)
+		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 0 {
+			t.Errorf("%d servers of abandoned service %d remain on VirtFusion, want the partial server removed", n, svc.ID)
+		}
+		replayAndRecordProvision(ctx, t, st.Temporal, run, "provision_abandon.json")
+	})
+}
+
+// provisionDriver does, without HTTP, what the admin service pages do.
+type provisionDriver struct {
+	st *testenv.Stack
+}
+
+const driverActor = "admin:devserver-test"
+
+func (d provisionDriver) product(ctx context.Context, t *testing.T, slug string) store.Product {
+	t.Helper()
+	list, err := d.st.Store.Products(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list {
+		if p.Slug == slug {
+			return p
+		}
+	}
+	t.Fatalf("no demo product %q", slug)
+	return store.Product{}
+}
+
+// setOSTemplate remaps a VirtFusion demo product onto another operating system template.
+func (d provisionDriver) setOSTemplate(ctx context.Context, t *testing.T, slug, template string) {
+	t.Helper()
+	m := devpanels.ProductMappings()[slug]
+	m.Options["os_template"] = template
+	if err := d.st.Store.SetProductPanel(ctx, d.product(ctx, t, slug).ID, string(m.Type), m.PlanID, m.Options); err != nil {
+		t.Fatalf("map %s onto os template %s: %v", slug, template, err)
+	}
+}
+
+// create makes a customer and a pending service on the product and starts its provisioning.
+func (d provisionDriver) create(ctx context.Context, t *testing.T, slug, hostname string) (store.Service, client.WorkflowRun) {
+	t.Helper()
+	cust, err := d.st.Store.CreateUser(ctx, store.NewUser{Email: strings.SplitN(hostname, ".", 2)[0] + "@example.com", Name: "Alice Example", PasswordHash: "x", Role: store.RoleCustomer})
+	if err != nil {
+		t.Fatalf("create customer: %v", err)
+	}
+	prod := d.product(ctx, t, slug)
+	panel, err := d.st.Store.PickPanelServer(ctx, prod.PanelType.String)
+	if err != nil {
+		t.Fatalf("pick a %s panel: %v", prod.PanelType.String, err)
+	}
+	svc, err := d.st.Store.CreateService(ctx, store.NewService{CustomerID: cust.ID, ProductID: prod.ID, PanelServerID: panel.ID, Hostname: hostname, CreatedBy: driverActor})
+	if err != nil {
+		t.Fatalf("create service: %v", err)
+	}
+	run, err := d.st.Temporal.ExecuteWorkflow(ctx, provisionOptions(svc, d.st.Settings.TaskQueue), workflows.Provision, workflows.ProvisionInput{
+		ServiceID:   svc.ID,
+		Queue:       []workflows.ProvisionOp{{Kind: workflows.OpCreate, Actor: driverActor}},
+		StepTimeout: d.st.Settings.ProvisionStepTimeout,
+	})
+	if err != nil {
+		t.Fatalf("start %s: %v", workflows.ProvisionID(svc.ID), err)
+	}
+	return svc, run
+}
+
+// provisionOptions are the start options of httpapi's startProvisioning.
+func provisionOptions(svc store.Service, taskQueue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflows.ProvisionID(svc.ID),
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.CustomerIDKey.ValueSet(strconv.FormatInt(svc.CustomerID, 10)),
+			workflows.ServiceIDKey.ValueSet(strconv.FormatInt(svc.ID, 10)),
+			workflows.ProviderKey.ValueSet(svc.PanelType),
+		),
+	}
+}
+
+func (d provisionDriver) request(ctx context.Context, t *testing.T, serviceID int64, op workflows.ProvisionOp) {
+	t.Helper()
+	op.Actor = driverActor
+	d.update(ctx, t, serviceID, workflows.UpdateProvisionRequest, op)
+}
+
+func (d provisionDriver) resolve(ctx context.Context, t *testing.T, serviceID int64, r workflows.Resolution) {
+	t.Helper()
+	r.Actor = driverActor
+	d.update(ctx, t, serviceID, workflows.UpdateProvisionResolve, r)
+}
+
+// update sends an Update and waits until the workflow accepts it, as httpapi's updateProvisioning does.
+func (d provisionDriver) update(ctx context.Context, t *testing.T, serviceID int64, name string, arg any) {
+	t.Helper()
+	h, err := d.st.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.ProvisionID(serviceID), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil {
+		t.Fatalf("%s %+v on service %d: %v", name, arg, serviceID, err)
+	}
+}
+
+// waitStatus polls the database until the service has the status.
+func (d provisionDriver) waitStatus(ctx context.Context, t *testing.T, serviceID int64, status string) {
+	t.Helper()
+	d.waitService(ctx, t, serviceID, "status "+status, func(s store.Service) bool { return s.Status == status })
+}
+
+// waitProduct polls the database until the service is on the product.
+func (d provisionDriver) waitProduct(ctx context.Context, t *testing.T, serviceID, productID int64) {
+	t.Helper()
+	d.waitService(ctx, t, serviceID, "product "+strconv.FormatInt(productID, 10), func(s store.Service) bool { return s.ProductID == productID })
+}
+
+func (d provisionDriver) waitService(ctx context.Context, t *testing.T, serviceID int64, want string, done func(store.Service) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		svc, err := d.st.Store.ServiceByID(ctx, serviceID)
+		if err == nil && done(svc) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			ev, _ := d.st.Store.ServiceEvents(context.Background(), serviceID)
+			t.Fatalf("service %d is %q (product %d, attention %q), want %s; lookup error %v; timeline: %+v",
+				serviceID, svc.Status, svc.ProductID, svc.Attention, want, err, ev)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// finish waits for the workflow to complete and checks the status it ended with.
+func (d provisionDriver) finish(ctx context.Context, t *testing.T, run client.WorkflowRun, status string) {
+	t.Helper()
+	var res workflows.ProvisionState
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("%s failed: %v", run.GetID(), err)
+	}
+	if res.Status != status || len(res.Queue) != 0 || res.Attention != "" {
+		t.Fatalf("%s ended with %+v, want status %s and nothing queued or pending", run.GetID(), res, status)
+	}
+}
+
+// replayAndRecordProvision is replayAndRecord for the provisioning workflow: it replays the
+// finished run's history against the current code and writes it to testdata/name when recordEnv
+// is set. Identities are replaced first, so what is written is what was replayed.
+func replayAndRecordProvision(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, name string) {
+	t.Helper()
+	hist := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatalf("read history of %s: %v", run.GetID(), err)
+		}
+		replaceIdentity(e.ProtoReflect(), recordedIdentity)
+		hist.Events = append(hist.Events, e)
+	}
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.Provision)
+	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+		t.Fatalf("replay of the live history of %s failed: %v", run.GetID(), err)
+	}
+	if os.Getenv(recordEnv) != "1" {
+		return
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatalf("encode history: %v", err)
+	}
+	path := filepath.Join("testdata", name)
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	t.Logf("recorded %d events to %s", len(hist.Events), path)
+}
+
+// replaceIdentity sets every non-empty string field named "identity" in m and the messages it
+// holds to identity.
+func replaceIdentity(m protoreflect.Message, identity string) {
+	var set []protoreflect.FieldDescriptor // not set while ranging: Range does not promise to allow it
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Name() == "identity" && fd.Kind() == protoreflect.StringKind && !fd.IsList():
+			set = append(set, fd)
+		case fd.Kind() == protoreflect.MessageKind && fd.IsList():
+			for i, l := 0, v.List(); i < l.Len(); i++ {
+				replaceIdentity(l.Get(i).Message(), identity)
+			}
+		case fd.Kind() == protoreflect.MessageKind && fd.IsMap():
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					replaceIdentity(mv.Message(), identity)
+					return true
+				})
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			replaceIdentity(v.Message(), identity)
+		}
+		return true
+	})
+	for _, fd := range set {
+		m.Set(fd, protoreflect.ValueOfString(identity))
+	}
+}
