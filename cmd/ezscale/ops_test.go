@@ -75,22 +75,25 @@ func TestOpsProvisioningListRetryAbandon(t *testing.T) {
 		t.Fatalf("ops provisioning retry %d: %v", first, err)
 	}
 	opsWaitStatus(t, st, first, workflows.ServiceActive)
-	if n := vf.ServicesFor(strconv.FormatInt(first, 10)); n != 1 {
-		t.Fatalf("servers on the VirtFusion simulator for service %d after the retry: %d, want 1", first, n)
+	// The retry must build the server the failed attempt made, not leave it behind and make another.
+	if n, all := vf.ServicesFor(strconv.FormatInt(first, 10)), vf.ServiceCount(); n != 1 || all != 1 {
+		t.Fatalf("after the retry the VirtFusion simulator has %d servers for service %d and %d in all, want 1 and 1", n, first, all)
 	}
 
+	// The simulator marks a server as ours only once it is built, so the half-built server of
+	// the second service shows only in the total.
 	mapProduct(broken)
 	second := admin.createService(cust.ID, prod.ID, "second.example.com")
-	opsWaitStatus(t, st, second, workflows.ServiceNeedsAttention)
-	if n := vf.ServicesFor(strconv.FormatInt(second, 10)); n != 1 {
-		t.Fatalf("half-built servers on the simulator for service %d before abandoning: %d, want 1 (the abandon must have something to remove)", second, n)
+	half := opsWaitStatus(t, st, second, workflows.ServiceNeedsAttention)
+	if all := vf.ServiceCount(); half.PanelServiceID == "" || all != 2 {
+		t.Fatalf("service %d needs attention with panel server %q and %d servers on the simulator; want its half-built server recorded and 2 in all", second, half.PanelServiceID, all)
 	}
 	if _, err := ezscale("ops", "provisioning", "abandon", strconv.FormatInt(second, 10), "customer refunded"); err != nil {
 		t.Fatalf("ops provisioning abandon %d: %v", second, err)
 	}
 	opsWaitStatus(t, st, second, workflows.ServiceAbandoned)
-	if n := vf.ServicesFor(strconv.FormatInt(second, 10)); n != 0 {
-		t.Fatalf("servers left on the simulator for abandoned service %d: %d, want 0", second, n)
+	if all := vf.ServiceCount(); all != 1 {
+		t.Fatalf("servers on the simulator after abandoning service %d: %d, want 1 (only service %d's): its half-built server %s was left behind", second, all, first, half.PanelServiceID)
 	}
 	if !opsTimelineHas(t, st, second, "customer refunded") {
 		t.Errorf("timeline of service %d does not carry the abandon note %q", second, "customer refunded")
