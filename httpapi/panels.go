@@ -69,7 +69,7 @@ func (s *server) adminPanelForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p = s.page(r, "Edit panel "+ps.Name, web.PanelForm{ID: ps.ID, Types: panelTypes()})
-		p.Form = map[string]string{"name": ps.Name, "type": ps.Type, "base_url": ps.BaseURL, "capacity": strconv.Itoa(ps.Capacity), "extra": formatExtra(cfg.Extra)}
+		p.Form = map[string]string{"name": ps.Name, "type": ps.Type, "base_url": ps.BaseURL, "capacity": strconv.Itoa(ps.Capacity), "extra": formatSettings(cfg.Extra, true)}
 		if ps.Enabled {
 			p.Form["enabled"] = "on"
 		}
@@ -200,8 +200,9 @@ func parseExtra(text string) (map[string]string, error) {
 // maskedSecret stands for a stored secret setting on the edit form.
 const maskedSecret = "********"
 
-// formatExtra writes settings as "key=value" lines, masking secret ones (keys, tokens, passwords).
-func formatExtra(m map[string]string) string {
+// formatSettings writes settings as "key=value" lines; with mask, secret ones (keys, tokens,
+// passwords) are shown as maskedSecret.
+func formatSettings(m map[string]string, mask bool) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -210,7 +211,7 @@ func formatExtra(m map[string]string) string {
 	var b strings.Builder
 	for _, k := range keys {
 		v := m[k]
-		if l := strings.ToLower(k); strings.Contains(l, "key") || strings.Contains(l, "token") || strings.Contains(l, "password") {
+		if l := strings.ToLower(k); mask && (strings.Contains(l, "key") || strings.Contains(l, "token") || strings.Contains(l, "password")) {
 			v = maskedSecret
 		}
 		fmt.Fprintf(&b, "%s=%s\n", k, v)

@@ -85,3 +85,36 @@ func TestAdminManagesPanelRegistryWithSealedCredentials(t *testing.T) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+func TestAdminMapsAProductOntoAPanel(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{})
+	ctx := context.Background()
+	createUser(t, st, "ops@example.com", "password 12345", store.RoleAdmin)
+	admin := newBrowser(t, st)
+	admin.login("ops@example.com", "password 12345")
+	id := productID(t, st, "vps-8gb")
+	page := "/admin/products/" + itoa(id) + "/panel"
+	if r := admin.post(page, page, url.Values{"panel_type": {"cpanel"}, "panel_plan_id": {""}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad mapping: status %d, want 422", r.Status)
+	}
+	if p, _ := st.Store.ProductByID(ctx, id); p.PanelPlanID != "3" {
+		t.Fatalf("a refused form changed the mapping to %q", p.PanelPlanID)
+	}
+	r := admin.post(page, page, url.Values{"panel_type": {"virtfusion"}, "panel_plan_id": {"1"}, "panel_options": {"hypervisor_group=1\nos_template=2\n"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("save mapping: status %d\n%s", r.Status, r.Body)
+	}
+	p, _ := st.Store.ProductByID(ctx, id)
+	if p.PanelType.String != "virtfusion" || p.PanelPlanID != "1" || p.PanelOptions["os_template"] != "2" {
+		t.Fatalf("mapping = %s %s %v", p.PanelType.String, p.PanelPlanID, p.PanelOptions)
+	}
+	if list := admin.get("/admin/products"); !strings.Contains(list.Body, "VPS 8 GB") {
+		t.Fatal("products page does not list the product")
+	}
+	cust := newBrowser(t, st)
+	createUser(t, st, "c@example.com", "password 12345", store.RoleCustomer)
+	cust.login("c@example.com", "password 12345")
+	if r := cust.get("/admin/products"); r.Status != http.StatusForbidden {
+		t.Fatalf("customer on /admin/products: %d, want 403", r.Status)
+	}
+}

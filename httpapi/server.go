@@ -157,6 +157,9 @@ func New(d Deps) http.Handler {
 			r.Get("/panels/{id}", s.adminPanelForm)
 			r.Post("/panels/{id}", s.adminSavePanel)
 			r.Post("/panels/{id}/test", s.adminTestPanel)
+			r.Get("/products", s.adminProducts)
+			r.Get("/products/{id}/panel", s.adminProductPanelForm)
+			r.Post("/products/{id}/panel", s.adminSaveProductPanel)
 		})
 
 		if d.Sink != nil {

@@ -189,3 +189,22 @@ type AccountService struct {
 	CanPower, CanResetPassword, CanLogin bool
 	NewPassword                          string // shown once after a reset
 }
+
+// ProductRow is one product of the catalog with its control panel mapping.
+type ProductRow struct {
+	ID          int64
+	Name, Type  string // Type: vps, dedicated, web_hosting, game_server
+	PanelType   string // empty when not mapped
+	PanelPlanID string
+	Options     string // key=value lines
+}
+
+// AdminProducts is the view of "admin_products".
+type AdminProducts struct{ Products []ProductRow }
+
+// ProductPanelForm is the view of "admin_product_panel"; values in Page.Form: panel_type,
+// panel_plan_id, panel_options.
+type ProductPanelForm struct {
+	Product ProductRow
+	Types   []string
+}

@@ -18,9 +18,14 @@ var at = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // sampleData is a realistic view for every page, with rows so tables render.
 var sampleData = map[string]any{
-	"verify_result":     VerifyResult{OK: false, Message: "This link has expired."},
-	"error":             ErrorPage{Status: 404, Title: "Page not found", Message: "There is nothing at this address."},
-	"account_dashboard": AccountDashboard{UnverifiedEmail: true, Services: []ServiceRow{activeService, suspendedService}},
+	"admin_products": AdminProducts{Products: []ProductRow{
+		{ID: 1, Name: "VPS 2 GB", Type: "vps", PanelType: "virtfusion", PanelPlanID: "2", Options: "os_template=1\n"},
+		{ID: 2, Name: "Unmapped", Type: "dedicated"},
+	}},
+	"admin_product_panel": ProductPanelForm{Product: ProductRow{ID: 1, Name: "VPS 2 GB", Type: "vps"}, Types: []string{"virtfusion", "pterodactyl"}},
+	"verify_result":       VerifyResult{OK: false, Message: "This link has expired."},
+	"error":               ErrorPage{Status: 404, Title: "Page not found", Message: "There is nothing at this address."},
+	"account_dashboard":   AccountDashboard{UnverifiedEmail: true, Services: []ServiceRow{activeService, suspendedService}},
 	"account_profile": Profile{LoginHistory: []LoginRow{
 		{At: at, IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Success: true},
 		{At: at.Add(-time.Hour), IP: "198.51.100.2", Success: false},
@@ -83,13 +88,15 @@ var (
 // emptyData is a view with no rows for every page that lists something, to
 // check the empty states render as well as the filled ones.
 var emptyData = map[string]any{
-	"admin_services":    AdminServices{Filter: "needs_attention"},
-	"admin_service_new": ServiceForm{},
-	"admin_service":     AdminService{Service: ServiceRow{ID: 44, Status: "pending"}},
-	"admin_panels":      AdminPanels{},
-	"admin_panel_form":  PanelForm{Types: []string{"virtfusion"}},
-	"account_service":   AccountService{Service: ServiceRow{ID: 44, Status: "pending"}},
-	"account_dashboard": AccountDashboard{},
+	"admin_products":      AdminProducts{},
+	"admin_product_panel": ProductPanelForm{},
+	"admin_services":      AdminServices{Filter: "needs_attention"},
+	"admin_service_new":   ServiceForm{},
+	"admin_service":       AdminService{Service: ServiceRow{ID: 44, Status: "pending"}},
+	"admin_panels":        AdminPanels{},
+	"admin_panel_form":    PanelForm{Types: []string{"virtfusion"}},
+	"account_service":     AccountService{Service: ServiceRow{ID: 44, Status: "pending"}},
+	"account_dashboard":   AccountDashboard{},
 }
 
 func newRenderer(t *testing.T) *Renderer {

@@ -63,6 +63,12 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention)
 		d.setOSTemplate(ctx, t, "vps-2gb", "1")
 		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveRetry})
+		time.Sleep(3 * time.Second)
+		it := st.Temporal.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, _ := it.Next()
+			t.Logf("DBG %d %s %v", e.EventId, e.EventType, e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
+		}
 		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 1 {
 			t.Errorf("%d servers of service %d on VirtFusion after the retry, want the one the failed build left", n, svc.ID)
