@@ -239,3 +239,34 @@ func TestCapacityPreCheckRefusesBeforeCreating(t *testing.T) {
 		t.Fatalf("a service was created although the panel has no room: %+v", list)
 	}
 }
+
+func TestCustomerResetsPasswordAndOpensThePanel(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{})
+	createUser(t, st, "ops@example.com", "password 12345", store.RoleAdmin)
+	cust := createUser(t, st, "buyer@example.com", "password 12345", store.RoleCustomer)
+	admin := newBrowser(t, st)
+	admin.login("ops@example.com", "password 12345")
+	id := createService(t, admin, cust.ID, productID(t, st, "vps-2gb"), "reset.example.com")
+	waitStatus(t, st, id, "active")
+
+	b := newBrowser(t, st)
+	b.login(cust.Email, "password 12345")
+	page := "/account/services/" + strconv.FormatInt(id, 10)
+	r := b.post(page+"/reset-password", page, url.Values{})
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `data-testid="new-password"`) {
+		t.Fatalf("reset password: status %d; want the new password shown once", r.Status)
+	}
+	svc, _ := st.Store.ServiceByID(context.Background(), id)
+	if len(svc.PasswordSealed) == 0 {
+		t.Fatal("the new password was not kept (sealed)")
+	}
+	if again := b.get(page); strings.Contains(again.Body, `data-testid="new-password"`) {
+		t.Fatal("the new password is shown again on a later visit")
+	}
+	login := b.post(page+"/login", page, url.Values{})
+	vf := st.Panels.Get(panels.VirtFusion).Config.BaseURL
+	host := strings.TrimSuffix(vf, "/api/v1")
+	if login.Status != http.StatusSeeOther || !strings.HasPrefix(login.Location, host) {
+		t.Fatalf("panel login: status %d location %q; want a redirect into the panel at %s", login.Status, login.Location, host)
+	}
+}

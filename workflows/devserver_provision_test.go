@@ -64,11 +64,15 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 		d.setOSTemplate(ctx, t, "vps-2gb", "1")
 		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveRetry})
 		time.Sleep(3 * time.Second)
+		if s, _ := st.Store.ServiceByID(ctx, svc.ID); s.Status == "active" || s.Status == "provisioning" {
+			return
+		}
 		it := st.Temporal.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			e, _ := it.Next()
-			t.Logf("DBG %d %s %v", e.EventId, e.EventType, e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
+			t.Logf("DBG %d %s %v %s", e.EventId, e.EventType, e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName(), e.EventTime.AsTime().Format("15:04:05.000"))
 		}
+		t.FailNow()
 		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 1 {
 			t.Errorf("%d servers of service %d on VirtFusion after the retry, want the one the failed build left", n, svc.ID)
