@@ -383,10 +383,12 @@ func (p *provisioner) run(ctx workflow.Context, op ProvisionOp) error {
 
 // awaitOps marks the service as needing attention and waits for an ops decision.
 func (p *provisioner) awaitOps(ctx workflow.Context, op ProvisionOp, cause error) Resolution {
+	// Clear an old decision before opening the door: a decision that arrives while the status
+	// is being written must count.
+	p.decision = nil
 	p.attention = fmt.Sprintf("%s failed: %s", op.Kind, failureMessage(cause))
 	workflow.GetLogger(ctx).Warn("Service needs attention", "ServiceID", p.serviceID, "Op", op.Kind, "Error", cause)
 	p.setStatusDurably(ctx, ServiceNeedsAttention, p.attention)
-	p.decision = nil
 	_ = workflow.Await(ctx, func() bool { return p.decision != nil })
 	d := *p.decision
 	p.decision, p.attention = nil, ""
@@ -509,11 +511,12 @@ func dbActivity(ctx workflow.Context, summary string) workflow.Context {
 	})
 }
 
-// failureMessage is the innermost application error message, for the "needs attention" reason.
+// failureMessage is the activity's own message (the panel's words), without Temporal's wrapping,
+// for the "needs attention" reason.
 func failureMessage(err error) string {
 	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Error()
+	if errors.As(err, &app) && app.Message() != "" {
+		return app.Message()
 	}
 	return err.Error()
 }

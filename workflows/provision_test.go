@@ -338,3 +338,32 @@ func TestProvisionID(t *testing.T) {
 		t.Fatalf("ProvisionID(42) = %q", got)
 	}
 }
+
+func TestDecisionArrivingWhileTheStatusIsWrittenIsNotLost(t *testing.T) {
+	env, f := newProvisionEnv(t)
+	f.fail = func(name string, n int) error {
+		if name == ActivityProvisionCreate && n == 1 {
+			return permanent("no capacity")
+		}
+		return nil
+	}
+	// The needs_attention status write is slow; ops answer while it is in flight. (testify uses
+	// the first matching expectation, so the slow one comes first.)
+	env.OnActivity(ActivityProvisionSetStatus, mock.Anything, mock.MatchedBy(func(in StatusChange) bool { return in.Status == ServiceNeedsAttention })).
+		After(10 * time.Minute).Return(nil).Once()
+	env.OnActivity(ActivityProvisionSetStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in StatusChange) error {
+		f.mu.Lock()
+		f.statuses = append(f.statuses, in.Status)
+		f.mu.Unlock()
+		return nil
+	})
+	request(t, env, 5*time.Minute, UpdateProvisionResolve, true, Resolution{Action: ResolveRetry, Actor: "admin:1"})
+	finish(t, env, 2*time.Hour)
+	env.ExecuteWorkflow(Provision, createInput())
+	if st := result(t, env); st.Status != ServiceTerminated {
+		t.Fatalf("final status %q", st.Status)
+	}
+	if f.count(ActivityProvisionCreate) != 2 {
+		t.Fatalf("create attempts = %d; the retry sent during the status write was lost", f.count(ActivityProvisionCreate))
+	}
+}

@@ -74,10 +74,13 @@ func runOps(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		uctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		_, err = tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		h, err := tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
 			WorkflowID: workflows.ProvisionID(id), UpdateName: workflows.UpdateProvisionResolve,
-			Args: []any{r}, WaitForStage: client.WorkflowUpdateStageAccepted,
+			Args: []any{r}, WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
+		if err == nil {
+			err = h.Get(uctx, nil) // a validator's refusal arrives here
+		}
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", args[1], workflows.ProvisionID(id), err)
 		}

@@ -102,10 +102,10 @@ func TestOpsProvisioningListRetryAbandon(t *testing.T) {
 		t.Errorf("ops provisioning list once both are resolved: %q (err %v), want %q", out, err, "no services")
 	}
 
-	_, err = ezscale("ops", "provisioning", "retry", strconv.FormatInt(first, 10))
+	out, err = ezscale("ops", "provisioning", "retry", strconv.FormatInt(first, 10))
 	var usage usageError
 	if err == nil || errors.As(err, &usage) {
-		t.Fatalf("retry of healthy service %d: error %v, want the workflow's refusal", first, err)
+		t.Fatalf("retry of healthy service %d: error %v, output %q; want the workflow's refusal as an error", first, err, strings.TrimSpace(out))
 	}
 	if svc, _ := st.Store.ServiceByID(ctx, first); svc.Status != workflows.ServiceActive {
 		t.Fatalf("service %d is %q after a refused retry, want it still active", first, svc.Status)
