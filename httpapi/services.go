@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
@@ -153,17 +151,8 @@ func (s *server) adminCreateService(w http.ResponseWriter, r *http.Request) {
 func (s *server) startProvisioning(ctx context.Context, svc store.Service, actor string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := s.Workflows.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.ProvisionID(svc.ID),
-		TaskQueue:                s.Settings.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.CustomerIDKey.ValueSet(strconv.FormatInt(svc.CustomerID, 10)),
-			workflows.ServiceIDKey.ValueSet(strconv.FormatInt(svc.ID, 10)),
-			workflows.ProviderKey.ValueSet(svc.PanelType),
-		),
-	}, workflows.Provision, workflows.ProvisionInput{
+	opts := workflows.ProvisionStartOptions(svc.ID, svc.CustomerID, svc.PanelType, s.Settings.TaskQueue)
+	_, err := s.Workflows.ExecuteWorkflow(ctx, opts, workflows.Provision, workflows.ProvisionInput{
 		ServiceID:   svc.ID,
 		Queue:       []workflows.ProvisionOp{{Kind: workflows.OpCreate, Actor: actor}},
 		StepTimeout: s.Settings.ProvisionStepTimeout,

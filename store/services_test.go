@@ -125,3 +125,23 @@ func TestPickPanelServerRespectsCapacityAndEnabled(t *testing.T) {
 		t.Fatalf("registry = %+v", list)
 	}
 }
+
+func TestAResourceOfAFinishedServiceCanBeReusedByANewOne(t *testing.T) {
+	s, u, p, ps := servicesFixture(t)
+	ctx := context.Background()
+	old, _ := s.CreateService(ctx, store.NewService{CustomerID: u.ID, ProductID: p.ID, PanelServerID: ps.ID})
+	if err := s.SetServicePanelRef(ctx, old.ID, "101", nil, store.ServiceEvent{Kind: "panel", Message: "server 101"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetServiceStatus(ctx, old.ID, "terminated", "", store.ServiceEvent{Kind: "status", Message: "terminated"}); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := s.CreateService(ctx, store.NewService{CustomerID: u.ID, ProductID: p.ID, PanelServerID: ps.ID})
+	if err := s.SetServicePanelRef(ctx, next.ID, "101", nil, store.ServiceEvent{Kind: "panel", Message: "server 101 resold"}); err != nil {
+		t.Fatalf("the panel resold server 101 after our termination, but it cannot be recorded again: %v", err)
+	}
+	third, _ := s.CreateService(ctx, store.NewService{CustomerID: u.ID, ProductID: p.ID, PanelServerID: ps.ID})
+	if err := s.SetServicePanelRef(ctx, third.ID, "101", nil, store.ServiceEvent{Kind: "panel", Message: "dup"}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("two live services hold server 101: %v", err)
+	}
+}

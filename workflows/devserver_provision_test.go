@@ -13,7 +13,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -60,7 +59,7 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 	t.Run("retry", func(t *testing.T) {
 		d.setOSTemplate(ctx, t, "vps-2gb", "999") // the panel creates the server and refuses to build it
 		svc, run := d.create(ctx, t, "vps-2gb", "retry.example.com")
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention) // decided at once, as ops would
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention) // decide at once: a decision sent while the status is written must count
 		d.setOSTemplate(ctx, t, "vps-2gb", "1")
 		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveRetry})
 		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
@@ -76,7 +75,7 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 		d.setOSTemplate(ctx, t, "vps-2gb", "999")
 		defer d.setOSTemplate(ctx, t, "vps-2gb", "1")
 		svc, run := d.create(ctx, t, "vps-2gb", "abandon.example.com")
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention) // decided at once, as ops would
+		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention) // decide at once: a decision sent while the status is written must count
 		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveAbandon, Note: "customer cancelled"})
 		d.finish(ctx, t, run, workflows.ServiceAbandoned)
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 0 {
@@ -134,7 +133,7 @@ func (d provisionDriver) create(ctx context.Context, t *testing.T, slug, hostnam
 	if err != nil {
 		t.Fatalf("create service: %v", err)
 	}
-	run, err := d.st.Temporal.ExecuteWorkflow(ctx, provisionOptions(svc, d.st.Settings.TaskQueue), workflows.Provision, workflows.ProvisionInput{
+	run, err := d.st.Temporal.ExecuteWorkflow(ctx, workflows.ProvisionStartOptions(svc.ID, svc.CustomerID, svc.PanelType, d.st.Settings.TaskQueue), workflows.Provision, workflows.ProvisionInput{
 		ServiceID:   svc.ID,
 		Queue:       []workflows.ProvisionOp{{Kind: workflows.OpCreate, Actor: driverActor}},
 		StepTimeout: d.st.Settings.ProvisionStepTimeout,
@@ -143,21 +142,6 @@ func (d provisionDriver) create(ctx context.Context, t *testing.T, slug, hostnam
 		t.Fatalf("start %s: %v", workflows.ProvisionID(svc.ID), err)
 	}
 	return svc, run
-}
-
-// provisionOptions are the start options of httpapi's startProvisioning.
-func provisionOptions(svc store.Service, taskQueue string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       workflows.ProvisionID(svc.ID),
-		TaskQueue:                taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.CustomerIDKey.ValueSet(strconv.FormatInt(svc.CustomerID, 10)),
-			workflows.ServiceIDKey.ValueSet(strconv.FormatInt(svc.ID, 10)),
-			workflows.ProviderKey.ValueSet(svc.PanelType),
-		),
-	}
 }
 
 func (d provisionDriver) request(ctx context.Context, t *testing.T, serviceID int64, op workflows.ProvisionOp) {

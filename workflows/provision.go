@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -519,4 +521,20 @@ func failureMessage(err error) string {
 		return app.Message()
 	}
 	return err.Error()
+}
+
+// ProvisionStartOptions are the options every starter of provision:<service-id> uses: one run per
+// service, never restarted once finished, searchable by customer, service and panel type.
+func ProvisionStartOptions(serviceID, customerID int64, provider, taskQueue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       ProvisionID(serviceID),
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			CustomerIDKey.ValueSet(strconv.FormatInt(customerID, 10)),
+			ServiceIDKey.ValueSet(strconv.FormatInt(serviceID, 10)),
+			ProviderKey.ValueSet(provider),
+		),
+	}
 }

@@ -10,10 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/panels/simkit"
 	"github.com/ezscale/billing/store"
@@ -82,14 +78,7 @@ func startProvisioning(t *testing.T, st *testenv.Stack, customerID, productID in
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.ProvisionID(svc.ID), TaskQueue: testenv.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.ServiceIDKey.ValueSet(strconv.FormatInt(svc.ID, 10)),
-			workflows.ProviderKey.ValueSet(panelType),
-		),
-	}, workflows.Provision, workflows.ProvisionInput{
+	_, err = st.Temporal.ExecuteWorkflow(ctx, workflows.ProvisionStartOptions(svc.ID, customerID, panelType, testenv.TaskQueue), workflows.Provision, workflows.ProvisionInput{
 		ServiceID: svc.ID, StepTimeout: 4 * time.Second,
 		Queue: []workflows.ProvisionOp{{Kind: workflows.OpCreate, Actor: "test"}},
 	})
