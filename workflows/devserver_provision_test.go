@@ -2,18 +2,12 @@ package workflows_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/ezscale/billing/panels"
@@ -53,7 +47,7 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 0 {
 			t.Errorf("%d servers of service %d remain on VirtFusion after termination, want 0", n, svc.ID)
 		}
-		replayAndRecordProvision(ctx, t, st.Temporal, run, "provision_lifecycle.json")
+		replayAndRecord(ctx, t, st.Temporal, run, "provision_lifecycle.json", workflows.Provision)
 	})
 
 	t.Run("retry", func(t *testing.T) {
@@ -68,7 +62,7 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 		}
 		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpTerminate, Reason: "test over"})
 		d.finish(ctx, t, run, workflows.ServiceTerminated)
-		replayAndRecordProvision(ctx, t, st.Temporal, run, "provision_retry.json")
+		replayAndRecord(ctx, t, st.Temporal, run, "provision_retry.json", workflows.Provision)
 	})
 
 	t.Run("abandon", func(t *testing.T) {
@@ -81,7 +75,7 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 0 {
 			t.Errorf("%d servers of abandoned service %d remain on VirtFusion, want the partial server removed", n, svc.ID)
 		}
-		replayAndRecordProvision(ctx, t, st.Temporal, run, "provision_abandon.json")
+		replayAndRecord(ctx, t, st.Temporal, run, "provision_abandon.json", workflows.Provision)
 	})
 }
 
@@ -212,40 +206,6 @@ func (d provisionDriver) finish(ctx context.Context, t *testing.T, run client.Wo
 	if res.Status != status || len(res.Queue) != 0 || res.Attention != "" {
 		t.Fatalf("%s ended with %+v, want status %s and nothing queued or pending", run.GetID(), res, status)
 	}
-}
-
-// replayAndRecordProvision is replayAndRecord for the provisioning workflow: it replays the
-// finished run's history against the current code and writes it to testdata/name when recordEnv
-// is set. Identities are replaced first, so what is written is what was replayed.
-func replayAndRecordProvision(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, name string) {
-	t.Helper()
-	hist := &historypb.History{}
-	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatalf("read history of %s: %v", run.GetID(), err)
-		}
-		replaceIdentity(e.ProtoReflect(), recordedIdentity)
-		hist.Events = append(hist.Events, e)
-	}
-	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.Provision)
-	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
-		t.Fatalf("replay of the live history of %s failed: %v", run.GetID(), err)
-	}
-	if os.Getenv(recordEnv) != "1" {
-		return
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-	if err != nil {
-		t.Fatalf("encode history: %v", err)
-	}
-	path := filepath.Join("testdata", name)
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-	t.Logf("recorded %d events to %s", len(hist.Events), path)
 }
 
 // replaceIdentity sets every non-empty string field named "identity" in m and the messages it

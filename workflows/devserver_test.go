@@ -184,7 +184,7 @@ func TestDevServerOnboardingEndsVerifiedAfterOneReminder(t *testing.T) {
 	}
 
 	waitVisible(ctx, t, j.client, fmt.Sprintf("CustomerId = %q", strconv.FormatInt(u.ID, 10)), workflows.OnboardingID(u.ID))
-	replayAndRecord(ctx, t, j.client, run, "onboarding_verified.json")
+	replayAndRecord(ctx, t, j.client, run, "onboarding_verified.json", workflows.Onboarding)
 }
 
 func TestDevServerOnboardingExpiresWhenNeverVerified(t *testing.T) {
@@ -208,7 +208,7 @@ func TestDevServerOnboardingExpiresWhenNeverVerified(t *testing.T) {
 	if len(subjects) != 2 || subjects[0] != "Reminder: confirm your email address" || subjects[1] != "Confirm your email address" {
 		t.Errorf("mails (newest first) = %q, want the verification then one reminder", subjects)
 	}
-	replayAndRecord(ctx, t, j.client, run, "onboarding_expired.json")
+	replayAndRecord(ctx, t, j.client, run, "onboarding_expired.json", workflows.Onboarding)
 }
 
 func TestDevServerRepeatedStartJoinsTheRunningOnboardingAndNeverRestartsIt(t *testing.T) {
@@ -276,7 +276,7 @@ func waitVisible(ctx context.Context, t *testing.T, c client.Client, query, work
 
 // replayAndRecord replays the finished run's history against the current workflow code, and
 // writes it to testdata/name when recordEnv is set.
-func replayAndRecord(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, name string) {
+func replayAndRecord(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, name string, wf any) {
 	t.Helper()
 	hist := &historypb.History{}
 	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -285,10 +285,11 @@ func replayAndRecord(ctx context.Context, t *testing.T, c client.Client, run cli
 		if err != nil {
 			t.Fatalf("read history of %s: %v", run.GetID(), err)
 		}
+		replaceIdentity(e.ProtoReflect(), recordedIdentity) // no host names in recorded files
 		hist.Events = append(hist.Events, e)
 	}
 	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.Onboarding)
+	replayer.RegisterWorkflow(wf)
 	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
 		t.Fatalf("replay of the live history of %s failed: %v", run.GetID(), err)
 	}
