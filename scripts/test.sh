@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the platform. Installs and starts what the tests need when it is missing:
-# PostgreSQL (Debian package), the Temporal CLI (into ./bin) and Chromium (Debian package).
+# PostgreSQL (Debian package), the Temporal CLI and stripe-mock (into ./bin) and Chromium (Debian package).
 # Usage: scripts/test.sh [go test flags and packages]   (default: ./...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +51,12 @@ fi
 if [[ ! -x bin/temporal ]]; then
   say "installing the Temporal CLI v1.5.1 into ./bin (about 4 minutes the first time)"
   GOBIN="$root/bin" go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+fi
+
+# stripe-mock v0.203.0 in ./bin: the Stripe gateway tests validate every request against it.
+if [[ ! -x bin/stripe-mock ]]; then
+  say "installing stripe-mock v0.203.0 into ./bin (about 30 seconds the first time)"
+  GOBIN="$root/bin" go install github.com/stripe/stripe-mock@v0.203.0
 fi
 
 # Chromium for the browser tests.

@@ -1,0 +1,194 @@
+// Package gateways defines what billing code needs from a payment gateway (Stripe, PayPal, the
+// sandbox) and the errors every gateway reports in one vocabulary, so workflows decide in one
+// place whether a failed payment is retried (ErrTemporary) or goes to dunning (ErrDeclined,
+// ErrAuthenticationRequired).
+//
+// Card data never touches our servers: the first payment happens on the gateway's hosted page
+// (StartCheckout), and later payments charge the payment method it saved (ChargeSaved).
+// Each gateway lives in gateways/<name>; the API facts they follow are in
+// shared/reference/panels-and-gateways.md.
+package gateways
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ezscale/billing/billing"
+)
+
+// Gateway is one payment provider. Every money-moving call takes a deterministic idempotency key
+// (workflow id + invoice id + attempt), so a retried activity repeats the same charge or refund
+// instead of making a second one.
+type Gateway interface {
+	// Name is the gateway's registry name, e.g. "stripe"; payments are unique on (Name, Ref).
+	Name() string
+	// EnsureCustomer returns the gateway's customer for our customer, creating it only when none exists.
+	EnsureCustomer(ctx context.Context, c Customer) (CustomerRef string, err error)
+	// StartCheckout creates a hosted payment page for a first payment that also saves the
+	// payment method for later off-session charges.
+	StartCheckout(ctx context.Context, r CheckoutRequest) (Checkout, error)
+	// ChargeSaved charges a saved payment method without the customer present (renewals).
+	ChargeSaved(ctx context.Context, r ChargeRequest) (Charge, error)
+	// Refund returns all or part of an earlier charge.
+	Refund(ctx context.Context, r RefundRequest) (Refund, error)
+	// PaymentMethods lists the customer's saved payment methods, marking the default.
+	PaymentMethods(ctx context.Context, customerRef string) ([]PaymentMethod, error)
+	// SetDefaultPaymentMethod makes a saved payment method the one renewals charge.
+	SetDefaultPaymentMethod(ctx context.Context, customerRef, paymentMethodRef string) error
+	// DetachPaymentMethod removes a saved payment method from its customer.
+	DetachPaymentMethod(ctx context.Context, paymentMethodRef string) error
+	// ParseWebhook verifies a webhook delivery (raw body and headers) and returns its event.
+	// Forged, stale or malformed deliveries give an error wrapping ErrInvalidWebhook.
+	ParseWebhook(ctx context.Context, body []byte, header http.Header) (Event, error)
+}
+
+// Customer is our customer as a gateway customer is made from it.
+type Customer struct {
+	ID    int64 // our customer id, stored on the gateway's customer to find it again
+	Email string
+	Name  string
+}
+
+// CheckoutRequest asks for a hosted page paying one invoice.
+type CheckoutRequest struct {
+	InvoiceID      int64  // our invoice id, carried back in webhook events
+	CustomerRef    string // from EnsureCustomer
+	Amount         billing.Money
+	Description    string // line shown on the hosted page, e.g. "Invoice #42"
+	SuccessURL     string
+	CancelURL      string
+	IdempotencyKey string
+}
+
+// Checkout is a created hosted payment page.
+type Checkout struct {
+	Ref string // the gateway's session id
+	URL string // where to send the customer
+}
+
+// ChargeRequest charges a saved payment method for one invoice, off-session.
+type ChargeRequest struct {
+	InvoiceID        int64
+	CustomerRef      string
+	PaymentMethodRef string
+	Amount           billing.Money
+	Description      string
+	IdempotencyKey   string // required: the same key makes a retry the same charge
+}
+
+// ChargeStatus is where a charge ended up when the gateway answered.
+type ChargeStatus string
+
+// Charge outcomes that are not errors. A declined or unauthenticated charge is an error instead.
+const (
+	ChargeSucceeded ChargeStatus = "succeeded"
+	ChargePending   ChargeStatus = "pending" // settles later; a webhook reports the outcome
+)
+
+// Charge is a charge the gateway accepted.
+type Charge struct {
+	Ref    string // the gateway's transaction id (Stripe PaymentIntent id)
+	Status ChargeStatus
+	Amount billing.Money
+}
+
+// RefundRequest returns money from an earlier charge.
+type RefundRequest struct {
+	InvoiceID      int64
+	ChargeRef      string        // Charge.Ref of the charge to refund
+	Amount         billing.Money // zero refunds whatever is left of the charge
+	Reason         string        // free text kept in the gateway's metadata
+	IdempotencyKey string        // required
+}
+
+// Refund is a refund the gateway accepted.
+type Refund struct {
+	Ref    string
+	Status string // the gateway's status, e.g. "succeeded", "pending"
+	Amount billing.Money
+}
+
+// PaymentMethod is a saved payment method, described without card data beyond what a
+// customer needs to recognise it.
+type PaymentMethod struct {
+	Ref      string
+	Brand    string // "visa"
+	Last4    string
+	ExpMonth int
+	ExpYear  int
+	Default  bool
+}
+
+// Event is a verified webhook event reduced to what billing acts on. Events may arrive twice
+// and out of order: dedupe on (gateway, ID).
+type Event struct {
+	ID          string
+	Type        string // the gateway's event type, e.g. "payment_intent.succeeded"
+	Created     time.Time
+	InvoiceID   int64  // from the object's metadata; 0 when absent
+	PaymentRef  string // the charge's Ref (Stripe PaymentIntent id), when the event has one
+	CustomerRef string
+	Amount      billing.Money // zero when the object has no amount
+}
+
+// The error kinds every gateway reports, matched with errors.Is.
+var (
+	// ErrDeclined: the payment method was refused; retrying the same card will not help (dunning).
+	ErrDeclined = errors.New("payment declined")
+	// ErrAuthenticationRequired: the bank wants the customer present (3-D Secure); ask them to pay on-session.
+	ErrAuthenticationRequired = errors.New("customer authentication required")
+	// ErrInvalidRequest: our request was wrong (bad id, parameter, key); retrying will not help.
+	ErrInvalidRequest = errors.New("invalid gateway request")
+	// ErrTemporary: rate limit, gateway outage or network failure; retry with the same idempotency key.
+	ErrTemporary = errors.New("temporary gateway failure")
+	// ErrInvalidWebhook: a webhook delivery whose signature is missing, forged or stale.
+	ErrInvalidWebhook = errors.New("invalid webhook")
+	// ErrUnknownGateway: no gateway is registered under the name.
+	ErrUnknownGateway = errors.New("unknown gateway")
+)
+
+// Error is a gateway failure with the provider's own details kept. It unwraps to its Kind, one
+// of the Err* values above.
+type Error struct {
+	Gateway     string
+	Kind        error
+	Code        string // provider code, e.g. "card_declined"
+	DeclineCode string // e.g. "insufficient_funds"
+	Message     string // the provider's message, safe to show staff
+	PaymentRef  string // the transaction the failure belongs to, when the provider says
+	HTTPStatus  int
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Gateway, e.Kind)
+	if e.Code != "" {
+		msg += " (" + e.Code
+		if e.DeclineCode != "" {
+			msg += "/" + e.DeclineCode
+		}
+		msg += ")"
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Retryable reports whether err is worth retrying with the same idempotency key.
+func Retryable(err error) bool { return errors.Is(err, ErrTemporary) }
+
+// Registry holds the configured gateways by name.
+type Registry map[string]Gateway
+
+// Get returns the gateway registered under name, or ErrUnknownGateway.
+func (r Registry) Get(name string) (Gateway, error) {
+	if g, ok := r[name]; ok {
+		return g, nil
+	}
+	return nil, fmt.Errorf("gateway %q: %w", name, ErrUnknownGateway)
+}
