@@ -1,0 +1,690 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ezscale/billing/billing"
+)
+
+// StatusCancelled is an invoice withdrawn before payment; it keeps its number so the series
+// stays gap-free. The other statuses are billing's settlement statuses.
+const StatusCancelled billing.Status = "cancelled"
+
+// ErrInvoiceState means the invoice's status does not allow the operation (paying a draft or a
+// cancelled invoice, cancelling a paid one).
+var ErrInvoiceState = errors.New("invoice status does not allow this")
+
+// DefaultSeries is the invoice numbering series used when NewInvoice.Series is empty.
+const DefaultSeries = "default"
+
+// Invoice is a stored invoice with its lines and the figures derived from them.
+type Invoice struct {
+	ID             int64          `db:"id"`
+	Number         string         `db:"number"` // prefix + sequence number, e.g. "INV-1001"
+	Series         string         `db:"series"`
+	Seq            int64          `db:"seq"`
+	CustomerID     int64          `db:"customer_id"`
+	Currency       string         `db:"currency"`
+	Status         billing.Status `db:"status"`
+	ReverseCharge  bool           `db:"reverse_charge"`
+	Notes          JSONList       `db:"notes"`
+	IssuedAt       sql.NullTime   `db:"issued_at"`
+	DueAt          time.Time      `db:"due_at"`
+	PaidAt         sql.NullTime   `db:"paid_at"`
+	CancelledAt    sql.NullTime   `db:"cancelled_at"`
+	CreatedBy      string         `db:"created_by"`
+	IdempotencyKey string         `db:"idempotency_key"`
+	SubscriptionID sql.NullInt64  `db:"subscription_id"`
+	ServiceID      sql.NullInt64  `db:"service_id"`
+	CreatedAt      time.Time      `db:"created_at"`
+	UpdatedAt      time.Time      `db:"updated_at"`
+
+	Lines  []billing.Line `db:"-"`
+	Totals InvoiceTotals  `db:"-"`
+}
+
+// InvoiceTotals are an invoice's figures: sums of its lines (via billing.Invoice) and of its
+// payments and refunds. None of them is stored.
+type InvoiceTotals struct {
+	Subtotal billing.Money
+	Discount billing.Money
+	Tax      billing.Money
+	Credit   billing.Money
+	Total    billing.Money
+	Paid     billing.Money // payments, before refunds
+	Refunded billing.Money
+	Due      billing.Money // Total − Paid, never below zero
+}
+
+// Paid reports whether payments cover the invoice (refunds do not make it due again).
+func (inv Invoice) Paid() bool { return inv.PaidAt.Valid }
+
+// Document is the invoice as billing sees it, for computing figures and rendering.
+func (inv Invoice) Document() billing.Invoice {
+	return billing.Invoice{Currency: inv.Currency, Lines: inv.Lines, ReverseCharge: inv.ReverseCharge, Notes: inv.Notes}
+}
+
+// NewInvoice is what creating an invoice needs. Lines are final (BuildInvoice's output):
+// totals are derived from them, never passed in.
+type NewInvoice struct {
+	CustomerID     int64
+	Currency       string
+	Lines          []billing.Line
+	ReverseCharge  bool
+	Notes          []string
+	DueAt          time.Time
+	Series         string // numbering series; "" is DefaultSeries
+	Draft          bool   // create unissued; otherwise it is issued (unpaid) now
+	IdempotencyKey string // required; a retried creation with the same key returns the first invoice
+	CreatedBy      string // required; the workflow id or request id making it
+	SubscriptionID int64  // 0 when none
+	ServiceID      int64  // 0 when none
+}
+
+const invoiceColumns = `id, number, series, seq, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
+	paid_at, cancelled_at, created_by, idempotency_key, subscription_id, service_id, created_at, updated_at`
+
+// CreateInvoice numbers and inserts an invoice with its lines in one transaction. The number
+// is taken from the series row under FOR UPDATE, so concurrent creations are numbered one
+// after another and a failed creation consumes no number. A repeated IdempotencyKey returns
+// the existing invoice unchanged (ErrConflict if it belongs to another customer).
+func (s *Store) CreateInvoice(ctx context.Context, in NewInvoice) (Invoice, error) {
+	if err := in.validate(); err != nil {
+		return Invoice{}, err
+	}
+	if in.Series == "" {
+		in.Series = DefaultSeries
+	}
+	if existing, ok, err := s.invoiceByKey(ctx, in); ok || err != nil {
+		return existing, err
+	}
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var seq struct {
+			Prefix string `db:"prefix"`
+			Next   int64  `db:"next_number"`
+		}
+		if err := tx.GetContext(ctx, &seq, `SELECT prefix, next_number FROM invoice_sequences WHERE series = $1 FOR UPDATE`, in.Series); err != nil {
+			return notFound(err, fmt.Sprintf("invoice series %q", in.Series))
+		}
+		// Holding the series lock, a concurrent creation with the same key has committed or not started.
+		if err := tx.GetContext(ctx, &id, `SELECT id FROM invoices WHERE idempotency_key = $1`, in.IdempotencyKey); err == nil {
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("look up invoice key %q: %w", in.IdempotencyKey, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invoice_sequences SET next_number = next_number + 1 WHERE series = $1`, in.Series); err != nil {
+			return fmt.Errorf("advance invoice series %q: %w", in.Series, err)
+		}
+		status, issued := billing.StatusDraft, sql.NullTime{}
+		if !in.Draft {
+			st, err := settle(in.Currency, in.Lines, true, nil, nil)
+			if err != nil {
+				return fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
+			}
+			status, issued = st.Status(), sql.NullTime{Time: time.Now(), Valid: true}
+		}
+		paidAt := sql.NullTime{}
+		if status == billing.StatusPaid { // a zero total (e.g. covered by credit) is paid on issue
+			paidAt = issued
+		}
+		err := tx.GetContext(ctx, &id, `
+			INSERT INTO invoices (series, seq, number, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
+			                      paid_at, created_by, idempotency_key, subscription_id, service_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+			in.Series, seq.Next, fmt.Sprintf("%s%d", seq.Prefix, seq.Next), in.CustomerID, in.Currency, string(status),
+			in.ReverseCharge, JSONList(in.Notes), issued, in.DueAt, paidAt, in.CreatedBy, in.IdempotencyKey,
+			optionalID(in.SubscriptionID), optionalID(in.ServiceID))
+		if err != nil {
+			return fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
+		}
+		for i, l := range in.Lines {
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO invoice_lines (invoice_id, position, kind, description, amount, product_id, taxable, coupon_code)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				id, i, string(l.Kind), l.Description, l.Amount.Amount, optionalID(l.ProductID), l.Taxable, l.CouponCode)
+			if err != nil {
+				return fmt.Errorf("invoice line %d (%s): %w", i, l.Description, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if isUniqueViolation(err) { // the same key created in another series meanwhile
+			if existing, ok, kerr := s.invoiceByKey(ctx, in); ok || kerr != nil {
+				return existing, kerr
+			}
+		}
+		return Invoice{}, err
+	}
+	inv, err := s.Invoice(ctx, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if inv.CustomerID != in.CustomerID {
+		return Invoice{}, fmt.Errorf("invoice key %q belongs to customer %d, not %d: %w", in.IdempotencyKey, inv.CustomerID, in.CustomerID, ErrConflict)
+	}
+	return inv, nil
+}
+
+func (in NewInvoice) validate() error {
+	if in.IdempotencyKey == "" || in.CreatedBy == "" {
+		return fmt.Errorf("create invoice for customer %d: idempotency key and creator are required", in.CustomerID)
+	}
+	if _, err := billing.CurrencyExponent(in.Currency); err != nil {
+		return fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
+	}
+	for i, l := range in.Lines {
+		if l.Amount.Currency != in.Currency {
+			return fmt.Errorf("create invoice: line %d (%s) is %s on a %s invoice: %w", i, l.Description, l.Amount, in.Currency, billing.ErrCurrencyMismatch)
+		}
+	}
+	return nil
+}
+
+// invoiceByKey returns the invoice an idempotency key already created, if any.
+func (s *Store) invoiceByKey(ctx context.Context, in NewInvoice) (Invoice, bool, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, `SELECT id FROM invoices WHERE idempotency_key = $1`, in.IdempotencyKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invoice{}, false, nil
+	}
+	if err != nil {
+		return Invoice{}, false, fmt.Errorf("look up invoice key %q: %w", in.IdempotencyKey, err)
+	}
+	inv, err := s.Invoice(ctx, id)
+	if err != nil {
+		return Invoice{}, false, err
+	}
+	if inv.CustomerID != in.CustomerID {
+		return Invoice{}, false, fmt.Errorf("invoice key %q belongs to customer %d, not %d: %w", in.IdempotencyKey, inv.CustomerID, in.CustomerID, ErrConflict)
+	}
+	return inv, true, nil
+}
+
+// Invoice loads an invoice with its lines and derived totals.
+func (s *Store) Invoice(ctx context.Context, id int64) (Invoice, error) {
+	var inv Invoice
+	if err := s.db.GetContext(ctx, &inv, `SELECT `+invoiceColumns+` FROM invoices WHERE id = $1`, id); err != nil {
+		return Invoice{}, notFound(err, fmt.Sprintf("invoice %d", id))
+	}
+	if err := s.loadInvoiceDetails(ctx, []*Invoice{&inv}); err != nil {
+		return Invoice{}, err
+	}
+	return inv, nil
+}
+
+// CustomerInvoice loads an invoice only if it belongs to the customer; anyone else's is ErrNotFound.
+func (s *Store) CustomerInvoice(ctx context.Context, customerID, id int64) (Invoice, error) {
+	var inv Invoice
+	if err := s.db.GetContext(ctx, &inv, `SELECT `+invoiceColumns+` FROM invoices WHERE id = $1 AND customer_id = $2`, id, customerID); err != nil {
+		return Invoice{}, notFound(err, fmt.Sprintf("invoice %d of customer %d", id, customerID))
+	}
+	if err := s.loadInvoiceDetails(ctx, []*Invoice{&inv}); err != nil {
+		return Invoice{}, err
+	}
+	return inv, nil
+}
+
+// InvoiceFilter narrows an invoice list.
+type InvoiceFilter struct {
+	CustomerID int64          // 0 for all customers
+	Status     billing.Status // "" for all
+	Limit      int
+}
+
+// Invoices lists invoices with lines and totals, newest first.
+func (s *Store) Invoices(ctx context.Context, f InvoiceFilter) ([]Invoice, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var out []Invoice
+	err := s.db.SelectContext(ctx, &out, `SELECT `+invoiceColumns+` FROM invoices
+		WHERE ($1 = 0 OR customer_id = $1) AND ($2 = '' OR status = $2)
+		ORDER BY created_at DESC, id DESC LIMIT $3`, f.CustomerID, string(f.Status), f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list invoices: %w", err)
+	}
+	ptrs := make([]*Invoice, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := s.loadInvoiceDetails(ctx, ptrs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type lineRow struct {
+	InvoiceID   int64         `db:"invoice_id"`
+	Kind        string        `db:"kind"`
+	Description string        `db:"description"`
+	Amount      int64         `db:"amount"`
+	ProductID   sql.NullInt64 `db:"product_id"`
+	Taxable     bool          `db:"taxable"`
+	CouponCode  string        `db:"coupon_code"`
+}
+
+// loadInvoiceDetails fills the lines and derived totals of invs with two queries.
+func (s *Store) loadInvoiceDetails(ctx context.Context, invs []*Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(invs))
+	byID := make(map[int64]*Invoice, len(invs))
+	for i, inv := range invs {
+		ids[i] = inv.ID
+		byID[inv.ID] = inv
+		inv.Lines = nil
+	}
+	var lines []lineRow
+	if err := s.db.SelectContext(ctx, &lines, `
+		SELECT invoice_id, kind, description, amount, product_id, taxable, coupon_code
+		FROM invoice_lines WHERE invoice_id = ANY($1) ORDER BY invoice_id, position`, ids); err != nil {
+		return fmt.Errorf("load invoice lines: %w", err)
+	}
+	for _, l := range lines {
+		inv := byID[l.InvoiceID]
+		inv.Lines = append(inv.Lines, billing.Line{
+			Kind: billing.LineKind(l.Kind), Description: l.Description,
+			Amount:    billing.Money{Amount: l.Amount, Currency: inv.Currency},
+			ProductID: l.ProductID.Int64, Taxable: l.Taxable, CouponCode: l.CouponCode,
+		})
+	}
+	var sums []struct {
+		InvoiceID int64 `db:"invoice_id"`
+		Paid      int64 `db:"paid"`
+		Refunded  int64 `db:"refunded"`
+	}
+	if err := s.db.SelectContext(ctx, &sums, `
+		SELECT p.invoice_id, COALESCE(SUM(p.amount), 0)::bigint AS paid,
+		       COALESCE(SUM((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_id = p.id)), 0)::bigint AS refunded
+		FROM payments p WHERE p.invoice_id = ANY($1) GROUP BY p.invoice_id`, ids); err != nil {
+		return fmt.Errorf("load invoice payments: %w", err)
+	}
+	for _, inv := range invs {
+		var err error
+		if inv.Totals, err = totals(inv.Document()); err != nil {
+			return fmt.Errorf("totals of invoice %s: %w", inv.Number, err)
+		}
+	}
+	for _, sum := range sums {
+		t := &byID[sum.InvoiceID].Totals
+		t.Paid.Amount, t.Refunded.Amount = sum.Paid, sum.Refunded
+		t.Due.Amount = max(0, t.Total.Amount-sum.Paid)
+	}
+	return nil
+}
+
+func totals(doc billing.Invoice) (InvoiceTotals, error) {
+	var t InvoiceTotals
+	var err error
+	if t.Subtotal, err = doc.Subtotal(); err != nil {
+		return t, err
+	}
+	if t.Discount, err = doc.DiscountTotal(); err != nil {
+		return t, err
+	}
+	if t.Tax, err = doc.TaxTotal(); err != nil {
+		return t, err
+	}
+	if t.Credit, err = doc.CreditTotal(); err != nil {
+		return t, err
+	}
+	if t.Total, err = doc.Total(); err != nil {
+		return t, err
+	}
+	zero := billing.Money{Currency: doc.Currency}
+	t.Paid, t.Refunded, t.Due = zero, zero, billing.Money{Amount: max(0, t.Total.Amount), Currency: doc.Currency}
+	return t, nil
+}
+
+// settle replays an invoice's payments and refunds into a billing.Settlement, which derives
+// the status and enforces the refund bound.
+func settle(currency string, lines []billing.Line, issued bool, pays []billing.Payment, refunds []billing.Refund) (*billing.Settlement, error) {
+	total, err := billing.Invoice{Currency: currency, Lines: lines}.Total()
+	if err != nil {
+		return nil, err
+	}
+	st, err := billing.NewSettlement(total)
+	if err != nil {
+		return nil, err
+	}
+	if issued {
+		st.Issue()
+	}
+	for _, p := range pays {
+		if err := st.Pay(p); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range refunds {
+		if err := st.Refund(r); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// lockedInvoice loads an invoice FOR UPDATE with its lines, payments and refunds, inside tx.
+// Every payment, refund and status change goes through it, so they are serialized per invoice.
+func lockedInvoice(ctx context.Context, tx *sqlx.Tx, id int64) (Invoice, []Payment, []Refund, error) {
+	var inv Invoice
+	if err := tx.GetContext(ctx, &inv, `SELECT `+invoiceColumns+` FROM invoices WHERE id = $1 FOR UPDATE`, id); err != nil {
+		return Invoice{}, nil, nil, notFound(err, fmt.Sprintf("invoice %d", id))
+	}
+	var lines []lineRow
+	if err := tx.SelectContext(ctx, &lines, `
+		SELECT invoice_id, kind, description, amount, product_id, taxable, coupon_code
+		FROM invoice_lines WHERE invoice_id = $1 ORDER BY position`, id); err != nil {
+		return Invoice{}, nil, nil, fmt.Errorf("load lines of invoice %d: %w", id, err)
+	}
+	for _, l := range lines {
+		inv.Lines = append(inv.Lines, billing.Line{Kind: billing.LineKind(l.Kind), Description: l.Description,
+			Amount: billing.Money{Amount: l.Amount, Currency: inv.Currency}, ProductID: l.ProductID.Int64, Taxable: l.Taxable, CouponCode: l.CouponCode})
+	}
+	var prows []paymentRow
+	if err := tx.SelectContext(ctx, &prows, paymentSelect+` WHERE invoice_id = $1 ORDER BY id`, id); err != nil {
+		return Invoice{}, nil, nil, fmt.Errorf("load payments of invoice %d: %w", id, err)
+	}
+	var rrows []refundRow
+	if err := tx.SelectContext(ctx, &rrows, refundSelect+` WHERE r.payment_id IN (SELECT id FROM payments WHERE invoice_id = $1) ORDER BY r.id`, id); err != nil {
+		return Invoice{}, nil, nil, fmt.Errorf("load refunds of invoice %d: %w", id, err)
+	}
+	pays := make([]Payment, len(prows))
+	for i, p := range prows {
+		pays[i] = p.payment()
+	}
+	refunds := make([]Refund, len(rrows))
+	for i, r := range rrows {
+		refunds[i] = r.refund()
+	}
+	return inv, pays, refunds, nil
+}
+
+// updateSettlement derives the invoice's status from its payments and refunds and stores it,
+// stamping paid_at the first time payments cover the total.
+func updateSettlement(ctx context.Context, tx *sqlx.Tx, inv Invoice, pays []Payment, refunds []Refund) (billing.Status, error) {
+	bp := make([]billing.Payment, len(pays))
+	for i, p := range pays {
+		bp[i] = billing.Payment{Amount: p.Amount, Gateway: p.Gateway, TransactionID: p.GatewayTxnID}
+	}
+	br := make([]billing.Refund, len(refunds))
+	for i, r := range refunds {
+		br[i] = billing.Refund{Amount: r.Amount, Gateway: r.Gateway, RefundID: r.GatewayRefundID}
+	}
+	st, err := settle(inv.Currency, inv.Lines, inv.Status != billing.StatusDraft, bp, br)
+	if err != nil {
+		return "", fmt.Errorf("settle invoice %s: %w", inv.Number, err)
+	}
+	status := st.Status()
+	_, err = tx.ExecContext(ctx, `
+		UPDATE invoices SET status = $2, updated_at = now(),
+		       paid_at = CASE WHEN paid_at IS NULL AND $3 THEN now() ELSE paid_at END
+		WHERE id = $1`, inv.ID, string(status), st.AmountDue().IsZero())
+	if err != nil {
+		return "", fmt.Errorf("set invoice %s %s: %w", inv.Number, status, err)
+	}
+	return status, nil
+}
+
+// Payment is money received for an invoice, unique on (Gateway, GatewayTxnID).
+type Payment struct {
+	ID           int64
+	InvoiceID    int64
+	Gateway      string
+	GatewayTxnID string
+	Amount       billing.Money
+	CreatedBy    string // workflow id, webhook event or request id that recorded it
+	CreatedAt    time.Time
+}
+
+type paymentRow struct {
+	ID           int64     `db:"id"`
+	InvoiceID    int64     `db:"invoice_id"`
+	Gateway      string    `db:"gateway"`
+	GatewayTxnID string    `db:"gateway_txn_id"`
+	Amount       int64     `db:"amount"`
+	Currency     string    `db:"currency"`
+	CreatedBy    string    `db:"created_by"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+const paymentSelect = `SELECT id, invoice_id, gateway, gateway_txn_id, amount, currency, created_by, created_at FROM payments`
+
+func (r paymentRow) payment() Payment {
+	return Payment{ID: r.ID, InvoiceID: r.InvoiceID, Gateway: r.Gateway, GatewayTxnID: r.GatewayTxnID,
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+}
+
+// PaymentResult is a recorded payment and where it left the invoice.
+type PaymentResult struct {
+	Payment         Payment
+	AlreadyRecorded bool           // the gateway transaction was recorded before; nothing changed
+	Status          billing.Status // the invoice's status afterwards
+}
+
+// RecordPayment records a gateway payment and, in the same transaction, marks the invoice paid
+// once payments cover its total. A transaction already recorded returns the stored payment with
+// AlreadyRecorded (ErrConflict if it was for another invoice). A currency other than the
+// invoice's gives billing.ErrCurrencyMismatch; a draft or cancelled invoice, ErrInvoiceState.
+func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, error) {
+	if p.Gateway == "" || p.GatewayTxnID == "" || p.CreatedBy == "" {
+		return PaymentResult{}, fmt.Errorf("record payment on invoice %d: gateway, transaction id and creator are required", p.InvoiceID)
+	}
+	if !p.Amount.IsPositive() {
+		return PaymentResult{}, fmt.Errorf("record payment %s on invoice %d: %w", p.Amount, p.InvoiceID, billing.ErrInvalidAmount)
+	}
+	var res PaymentResult
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		inv, pays, refunds, err := lockedInvoice(ctx, tx, p.InvoiceID)
+		if err != nil {
+			return err
+		}
+		// Checked under the invoice lock: a concurrent delivery of the same webhook has committed.
+		var existing paymentRow
+		err = tx.GetContext(ctx, &existing, paymentSelect+` WHERE gateway = $1 AND gateway_txn_id = $2`, p.Gateway, p.GatewayTxnID)
+		if err == nil {
+			if existing.InvoiceID != p.InvoiceID {
+				return fmt.Errorf("payment %s %s is for invoice %d, not %d: %w", p.Gateway, p.GatewayTxnID, existing.InvoiceID, p.InvoiceID, ErrConflict)
+			}
+			res = PaymentResult{Payment: existing.payment(), AlreadyRecorded: true, Status: inv.Status}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("look up payment %s %s: %w", p.Gateway, p.GatewayTxnID, err)
+		}
+		if p.Amount.Currency != inv.Currency {
+			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Currency, inv.Number, billing.ErrCurrencyMismatch)
+		}
+		if inv.Status == billing.StatusDraft || inv.Status == StatusCancelled {
+			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Status, inv.Number, ErrInvoiceState)
+		}
+		var row paymentRow
+		err = tx.GetContext(ctx, &row, `
+			INSERT INTO payments (invoice_id, gateway, gateway_txn_id, amount, currency, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING id, invoice_id, gateway, gateway_txn_id, amount, currency, created_by, created_at`,
+			p.InvoiceID, p.Gateway, p.GatewayTxnID, p.Amount.Amount, p.Amount.Currency, p.CreatedBy)
+		if err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("payment %s %s recorded on another invoice: %w", p.Gateway, p.GatewayTxnID, ErrConflict)
+			}
+			return fmt.Errorf("record payment %s %s on invoice %s: %w", p.Gateway, p.GatewayTxnID, inv.Number, err)
+		}
+		res.Payment = row.payment()
+		res.Status, err = updateSettlement(ctx, tx, inv, append(pays, res.Payment), refunds)
+		return err
+	})
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	return res, nil
+}
+
+// Refund is money returned for a payment, unique on (Gateway, GatewayRefundID); Gateway is the payment's.
+type Refund struct {
+	ID              int64
+	PaymentID       int64
+	Gateway         string
+	GatewayRefundID string
+	Amount          billing.Money
+	Reason          string
+	CreatedBy       string
+	CreatedAt       time.Time
+}
+
+type refundRow struct {
+	ID              int64     `db:"id"`
+	PaymentID       int64     `db:"payment_id"`
+	Gateway         string    `db:"gateway"`
+	GatewayRefundID string    `db:"gateway_refund_id"`
+	Amount          int64     `db:"amount"`
+	Currency        string    `db:"currency"`
+	Reason          string    `db:"reason"`
+	CreatedBy       string    `db:"created_by"`
+	CreatedAt       time.Time `db:"created_at"`
+}
+
+const refundSelect = `SELECT r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.reason, r.created_by, r.created_at FROM refunds r`
+
+func (r refundRow) refund() Refund {
+	return Refund{ID: r.ID, PaymentID: r.PaymentID, Gateway: r.Gateway, GatewayRefundID: r.GatewayRefundID,
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+}
+
+// RefundResult is a recorded refund and where it left the invoice.
+type RefundResult struct {
+	Refund          Refund
+	AlreadyRecorded bool // the gateway refund was recorded before; nothing changed
+	Status          billing.Status
+}
+
+// RecordRefund records a gateway refund of a payment and sets the invoice refunded or
+// partially_refunded in the same transaction. A payment is never refunded beyond what it paid
+// minus earlier refunds (billing.ErrRefundExceedsPaid). A refund id already recorded returns
+// the stored refund with AlreadyRecorded.
+func (s *Store) RecordRefund(ctx context.Context, r Refund) (RefundResult, error) {
+	if r.GatewayRefundID == "" || r.CreatedBy == "" {
+		return RefundResult{}, fmt.Errorf("record refund of payment %d: refund id and creator are required", r.PaymentID)
+	}
+	if !r.Amount.IsPositive() {
+		return RefundResult{}, fmt.Errorf("refund %s of payment %d: %w", r.Amount, r.PaymentID, billing.ErrInvalidAmount)
+	}
+	var res RefundResult
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var pay paymentRow
+		if err := tx.GetContext(ctx, &pay, paymentSelect+` WHERE id = $1`, r.PaymentID); err != nil {
+			return notFound(err, fmt.Sprintf("payment %d", r.PaymentID))
+		}
+		inv, pays, refunds, err := lockedInvoice(ctx, tx, pay.InvoiceID)
+		if err != nil {
+			return err
+		}
+		var existing refundRow
+		err = tx.GetContext(ctx, &existing, refundSelect+` WHERE r.gateway = $1 AND r.gateway_refund_id = $2`, pay.Gateway, r.GatewayRefundID)
+		if err == nil {
+			if existing.PaymentID != r.PaymentID {
+				return fmt.Errorf("refund %s %s is of payment %d, not %d: %w", pay.Gateway, r.GatewayRefundID, existing.PaymentID, r.PaymentID, ErrConflict)
+			}
+			res = RefundResult{Refund: existing.refund(), AlreadyRecorded: true, Status: inv.Status}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("look up refund %s %s: %w", pay.Gateway, r.GatewayRefundID, err)
+		}
+		if r.Amount.Currency != pay.Currency {
+			return fmt.Errorf("refund %s of a %s payment: %w", r.Amount, pay.Currency, billing.ErrCurrencyMismatch)
+		}
+		left := pay.Amount
+		for _, q := range refunds {
+			if q.PaymentID == pay.ID {
+				left -= q.Amount.Amount
+			}
+		}
+		if r.Amount.Amount > left {
+			return fmt.Errorf("refund %s of payment %d (%s %s) with %s left to refund: %w",
+				r.Amount, pay.ID, pay.Gateway, pay.GatewayTxnID, billing.Money{Amount: left, Currency: pay.Currency}, billing.ErrRefundExceedsPaid)
+		}
+		var row refundRow
+		err = tx.GetContext(ctx, &row, `
+			INSERT INTO refunds AS r (payment_id, gateway, gateway_refund_id, amount, currency, reason, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			RETURNING r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.reason, r.created_by, r.created_at`,
+			pay.ID, pay.Gateway, r.GatewayRefundID, r.Amount.Amount, r.Amount.Currency, r.Reason, r.CreatedBy)
+		if err != nil {
+			return fmt.Errorf("record refund %s %s of payment %d: %w", pay.Gateway, r.GatewayRefundID, pay.ID, err)
+		}
+		res.Refund = row.refund()
+		res.Status, err = updateSettlement(ctx, tx, inv, pays, append(refunds, res.Refund))
+		return err
+	})
+	if err != nil {
+		return RefundResult{}, err
+	}
+	return res, nil
+}
+
+// CancelInvoice withdraws a draft or unpaid invoice that has no payments; it keeps its number.
+// Cancelling a cancelled invoice is a no-op; any other status gives ErrInvoiceState.
+func (s *Store) CancelInvoice(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		inv, pays, _, err := lockedInvoice(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case inv.Status == StatusCancelled:
+			return nil
+		case inv.Status != billing.StatusDraft && inv.Status != billing.StatusUnpaid, len(pays) > 0:
+			return fmt.Errorf("cancel %s invoice %s with %d payment(s): %w", inv.Status, inv.Number, len(pays), ErrInvoiceState)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'cancelled', cancelled_at = now(), updated_at = now() WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("cancel invoice %s: %w", inv.Number, err)
+		}
+		return nil
+	})
+}
+
+// RecordWebhookEvent stores a gateway webhook once: a delivery of an event already stored
+// (same provider and event id) returns inserted=false so the caller skips it.
+func (s *Store) RecordWebhookEvent(ctx context.Context, provider, eventID, eventType string, payload []byte) (inserted bool, err error) {
+	var id int64
+	err = s.db.GetContext(ctx, &id, `
+		INSERT INTO webhook_events (provider, event_id, type, payload) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (provider, event_id) DO NOTHING RETURNING id`, provider, eventID, eventType, payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record %s webhook event %s: %w", provider, eventID, err)
+	}
+	return true, nil
+}
+
+// MarkWebhookProcessed stamps a stored webhook event as handled.
+func (s *Store) MarkWebhookProcessed(ctx context.Context, provider, eventID string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE webhook_events SET processed_at = now() WHERE provider = $1 AND event_id = $2 AND processed_at IS NULL`, provider, eventID)
+	if err != nil {
+		return fmt.Errorf("mark %s webhook event %s processed: %w", provider, eventID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var exists bool
+		if err := s.db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2)`, provider, eventID); err != nil {
+			return fmt.Errorf("look up %s webhook event %s: %w", provider, eventID, err)
+		}
+		if !exists {
+			return fmt.Errorf("%s webhook event %s: %w", provider, eventID, ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// optionalID is a nullable reference; 0 means none.
+func optionalID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
