@@ -1,0 +1,260 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/gateways"
+)
+
+// session is one hosted checkout page paying one invoice.
+type session struct {
+	ref       string
+	req       gateways.CheckoutRequest
+	paid      bool
+	chargeRef string
+	pending   *enteredCard // a 3155 card waiting for the customer to authenticate
+}
+
+// StartCheckout creates a hosted test-card page at BaseURL/sandbox/checkout/{id}. Paying there
+// saves the card to CustomerRef (when given) for off-session renewals, marks the session paid
+// and redirects to SuccessURL. The same idempotency key returns the same page.
+func (s *Sandbox) StartCheckout(_ context.Context, r gateways.CheckoutRequest) (gateways.Checkout, error) {
+	if err := validAmount(r.Amount); err != nil {
+		return gateways.Checkout{}, err
+	}
+	if r.SuccessURL == "" {
+		return gateways.Checkout{}, invalid("start checkout: success URL is required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.CustomerRef != "" {
+		if _, ok := s.customers[r.CustomerRef]; !ok {
+			return gateways.Checkout{}, invalid(fmt.Sprintf("start checkout: no such customer %q", r.CustomerRef))
+		}
+	}
+	if ref, ok := s.sessionByKey[r.IdempotencyKey]; ok && r.IdempotencyKey != "" {
+		return gateways.Checkout{Ref: ref, URL: s.checkoutURL(ref)}, nil
+	}
+	sess := &session{ref: newID("cs"), req: r}
+	s.sessions[sess.ref] = sess
+	if r.IdempotencyKey != "" {
+		s.sessionByKey[r.IdempotencyKey] = sess.ref
+	}
+	return gateways.Checkout{Ref: sess.ref, URL: s.checkoutURL(sess.ref)}, nil
+}
+
+func (s *Sandbox) checkoutURL(ref string) string { return s.baseURL + checkoutPath(ref) }
+
+func checkoutPath(ref string) string { return "/sandbox/checkout/" + url.PathEscape(ref) }
+
+// Handler serves the hosted checkout pages. Mount it at /sandbox/ without stripping the prefix:
+// it routes the full paths /sandbox/checkout/{id} and /sandbox/checkout/{id}/authenticate.
+func (s *Sandbox) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sandbox/checkout/{id}", s.showCheckout)
+	mux.HandleFunc("POST /sandbox/checkout/{id}", s.submitCard)
+	mux.HandleFunc("GET /sandbox/checkout/{id}/authenticate", s.showAuthentication)
+	mux.HandleFunc("POST /sandbox/checkout/{id}/authenticate", s.submitAuthentication)
+	return mux
+}
+
+// page is what a template renders: copies taken under the lock, never the card number.
+type page struct {
+	Amount      string
+	Description string
+	CancelURL   string
+	Error       string
+	Expiry      string // kept after a failed attempt so the customer need not retype it
+	Last4       string // the card being authenticated
+}
+
+// outcome is what a form submission leads to: a redirect, or a page with a status.
+type outcome struct {
+	redirect string
+	template string
+	status   int
+	page     page
+	events   []gateways.Event
+}
+
+func (s *Sandbox) showCheckout(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, ok := s.sessions[r.PathValue("id")]
+	var o outcome
+	if ok {
+		o = s.checkoutPageLocked(sess, http.StatusOK, "")
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.render(w, "missing", http.StatusNotFound, page{})
+		return
+	}
+	s.finish(w, r, o)
+}
+
+// submitCard charges the typed test card: success pays the session, a decline shows the error
+// on the form again, and the authentication card moves to the authentication step.
+func (s *Sandbox) submitCard(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	in := cardInput{number: r.PostFormValue("number"), expiry: r.PostFormValue("expiry"), cvc: r.PostFormValue("cvc")}
+	s.mu.Lock()
+	sess, ok := s.sessions[r.PathValue("id")]
+	var o outcome
+	if ok {
+		o = s.submitCardLocked(sess, in)
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.render(w, "missing", http.StatusNotFound, page{})
+		return
+	}
+	s.finish(w, r, o)
+}
+
+func (s *Sandbox) submitCardLocked(sess *session, in cardInput) outcome {
+	if sess.paid {
+		return outcome{redirect: sess.req.SuccessURL}
+	}
+	card, problem := in.parse(s.now())
+	if problem != "" {
+		o := s.checkoutPageLocked(sess, http.StatusUnprocessableEntity, problem)
+		o.page.Expiry = in.expiry
+		return o
+	}
+	switch card.card.behaviour {
+	case succeeds:
+		return s.payLocked(sess, card)
+	case authenticate:
+		sess.pending = &card
+		return outcome{redirect: checkoutPath(sess.ref) + "/authenticate"}
+	}
+	o := s.failLocked(sess, "Your card was declined. Try again or use another card.")
+	o.page.Expiry = in.expiry
+	return o
+}
+
+func (s *Sandbox) showAuthentication(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sess, ok := s.sessions[r.PathValue("id")]
+	var o outcome
+	switch {
+	case !ok:
+	case sess.paid:
+		o = outcome{redirect: sess.req.SuccessURL}
+	case sess.pending == nil:
+		o = outcome{redirect: checkoutPath(sess.ref)}
+	default:
+		o = outcome{template: "authenticate", status: http.StatusOK, page: s.pageLocked(sess)}
+		o.page.Last4 = sess.pending.card.last4
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.render(w, "missing", http.StatusNotFound, page{})
+		return
+	}
+	s.finish(w, r, o)
+}
+
+// submitAuthentication is the customer's answer to the bank: approve pays the session with the
+// pending card, fail returns to the form with the error.
+func (s *Sandbox) submitAuthentication(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	action := r.PostFormValue("action")
+	s.mu.Lock()
+	sess, ok := s.sessions[r.PathValue("id")]
+	var o outcome
+	switch {
+	case !ok:
+	case sess.paid:
+		o = outcome{redirect: sess.req.SuccessURL}
+	case sess.pending == nil:
+		o = outcome{redirect: checkoutPath(sess.ref)}
+	case action == "approve":
+		card := *sess.pending
+		sess.pending = nil
+		o = s.payLocked(sess, card)
+	default:
+		sess.pending = nil
+		o = s.failLocked(sess, "Authentication failed. Try again or use another card.")
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.render(w, "missing", http.StatusNotFound, page{})
+		return
+	}
+	s.finish(w, r, o)
+}
+
+// payLocked records the payment, saves the card to the session's customer and sends the
+// customer on to SuccessURL. The caller holds s.mu.
+func (s *Sandbox) payLocked(sess *session, card enteredCard) outcome {
+	ref := newID("ch")
+	amount := sess.req.Amount
+	s.charges[ref] = &charge{ref: ref, invoiceID: sess.req.InvoiceID, customerRef: sess.req.CustomerRef,
+		amount: amount, refunded: billing.Money{Currency: amount.Currency}}
+	sess.paid, sess.chargeRef = true, ref
+	if cus, ok := s.customers[sess.req.CustomerRef]; ok {
+		s.saveCardLocked(cus, card)
+	}
+	e := s.newEvent(EventPaymentSucceeded, sess.req.InvoiceID, ref, sess.req.CustomerRef, amount)
+	return outcome{redirect: sess.req.SuccessURL, events: []gateways.Event{e}}
+}
+
+// failLocked records a refused attempt and shows the form again with the reason.
+func (s *Sandbox) failLocked(sess *session, reason string) outcome {
+	o := s.checkoutPageLocked(sess, http.StatusPaymentRequired, reason)
+	o.events = []gateways.Event{s.newEvent(EventPaymentFailed, sess.req.InvoiceID, newID("ch"), sess.req.CustomerRef, sess.req.Amount)}
+	return o
+}
+
+func (s *Sandbox) checkoutPageLocked(sess *session, status int, problem string) outcome {
+	if sess.paid {
+		return outcome{redirect: sess.req.SuccessURL}
+	}
+	p := s.pageLocked(sess)
+	p.Error = problem
+	return outcome{template: "checkout", status: status, page: p}
+}
+
+func (s *Sandbox) pageLocked(sess *session) page {
+	return page{Amount: sess.req.Amount.String(), Description: sess.req.Description, CancelURL: sess.req.CancelURL}
+}
+
+// finish delivers the outcome's events, then redirects or renders.
+func (s *Sandbox) finish(w http.ResponseWriter, r *http.Request, o outcome) {
+	s.emit(o.events...)
+	if o.redirect != "" {
+		http.Redirect(w, r, o.redirect, http.StatusSeeOther)
+		return
+	}
+	s.render(w, o.template, o.status, o.page)
+}
+
+func (s *Sandbox) render(w http.ResponseWriter, name string, status int, p page) {
+	var buf bytes.Buffer
+	if err := s.pages.ExecuteTemplate(&buf, name, p); err != nil {
+		http.Error(w, "sandbox: render "+name+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,210 @@
+// Package sandbox is our own test gateway for dev mode and tests: a hosted "test card" checkout
+// page served by Handler, saved cards for off-session renewals, refunds and HMAC-signed events,
+// all without an external account.
+//
+// State lives in memory behind one mutex, so it is safe for concurrent use and a dev server
+// restart forgets every customer, card, session and charge.
+//
+// Test cards (any future expiry, any 3- or 4-digit CVC):
+//
+//	4242 4242 4242 4242  succeeds, and its saved card succeeds off-session
+//	4000 0000 0000 0002  is declined (so it is never saved)
+//	4000 0025 0000 3155  asks the customer to authenticate; saved, it fails off-session
+//	                     with gateways.ErrAuthenticationRequired
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/gateways"
+)
+
+// Name is the gateway's registry name.
+const Name = "sandbox"
+
+// Options configures a Sandbox.
+type Options struct {
+	// BaseURL is the public URL of our site, e.g. http://localhost:8080; checkout URLs start with it.
+	BaseURL string
+	// Secret signs the events the sandbox emits; ParseWebhook refuses everything when it is empty.
+	Secret []byte
+	// Now is the clock for event times, signatures and card expiry; nil means time.Now.
+	Now func() time.Time
+	// Notify, when set, receives every event the sandbox emits (payment succeeded or failed,
+	// refund succeeded), so the app can route them to workflows as it would a webhook. It is
+	// called synchronously, outside the sandbox's lock, from the goroutine that caused the event.
+	Notify func(gateways.Event)
+}
+
+// Sandbox is an in-memory payment gateway behind the gateways.Gateway interface.
+type Sandbox struct {
+	baseURL string
+	secret  []byte
+	now     func() time.Time
+	notify  func(gateways.Event)
+	pages   *template.Template
+
+	mu            sync.Mutex
+	customers     map[string]*customer // by ref
+	customerByID  map[int64]string     // our customer id → ref
+	methods       map[string]*method   // by ref, detached ones included
+	sessions      map[string]*session  // by ref
+	sessionByKey  map[string]string    // StartCheckout idempotency key → session ref
+	charges       map[string]*charge   // by ref, successful ones only
+	chargeByKey   map[string]*chargeOutcome
+	chargesPerKey map[string]int
+	refundByKey   map[string]refundOutcome
+}
+
+var _ gateways.Gateway = (*Sandbox)(nil)
+
+type customer struct {
+	ref        string
+	id         int64
+	methods    []string // refs in the order they were saved
+	defaultRef string
+}
+
+// method is a saved card: its brand, last four digits and expiry, and how it behaves off-session.
+// The full number is never kept.
+type method struct {
+	ref         string
+	customerRef string
+	card        testCard
+	expMonth    int
+	expYear     int
+	detached    bool
+}
+
+type charge struct {
+	ref         string
+	invoiceID   int64
+	customerRef string
+	amount      billing.Money
+	refunded    billing.Money
+}
+
+// chargeOutcome is what a ChargeSaved idempotency key answered first, replayed to later calls.
+type chargeOutcome struct {
+	req    gateways.ChargeRequest
+	charge gateways.Charge
+	err    error
+}
+
+type refundOutcome struct {
+	chargeRef string
+	amount    billing.Money // as requested; zero means "the rest"
+	refund    gateways.Refund
+}
+
+// New returns an empty Sandbox.
+func New(o Options) *Sandbox {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Sandbox{
+		baseURL:       strings.TrimRight(o.BaseURL, "/"),
+		secret:        append([]byte(nil), o.Secret...),
+		now:           now,
+		notify:        o.Notify,
+		pages:         parsePages(),
+		customers:     map[string]*customer{},
+		customerByID:  map[int64]string{},
+		methods:       map[string]*method{},
+		sessions:      map[string]*session{},
+		sessionByKey:  map[string]string{},
+		charges:       map[string]*charge{},
+		chargeByKey:   map[string]*chargeOutcome{},
+		chargesPerKey: map[string]int{},
+		refundByKey:   map[string]refundOutcome{},
+	}
+}
+
+// Name returns "sandbox".
+func (s *Sandbox) Name() string { return Name }
+
+// EnsureCustomer returns the sandbox customer for our customer id, creating it on first use.
+func (s *Sandbox) EnsureCustomer(_ context.Context, c gateways.Customer) (string, error) {
+	if c.ID <= 0 {
+		return "", invalid("ensure customer: our customer id is required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ref, ok := s.customerByID[c.ID]; ok {
+		return ref, nil
+	}
+	cus := &customer{ref: newID("cus"), id: c.ID}
+	s.customers[cus.ref] = cus
+	s.customerByID[c.ID] = cus.ref
+	return cus.ref, nil
+}
+
+// ChargeCount reports how many charges succeeded, hosted checkouts and off-session ones together.
+func (s *Sandbox) ChargeCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.charges)
+}
+
+// ChargesFor reports how many successful charges ChargeSaved made under an idempotency key;
+// anything above 1 would be a double charge.
+func (s *Sandbox) ChargesFor(idempotencyKey string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.chargesPerKey[idempotencyKey]
+}
+
+// emit hands events to Notify; call it without holding the lock.
+func (s *Sandbox) emit(events ...gateways.Event) {
+	if s.notify == nil {
+		return
+	}
+	for _, e := range events {
+		s.notify(e)
+	}
+}
+
+// newEvent builds an event about a payment or refund at the sandbox's current time.
+func (s *Sandbox) newEvent(typ string, invoiceID int64, paymentRef, customerRef string, amount billing.Money) gateways.Event {
+	return gateways.Event{
+		ID:          newID("evt"),
+		Type:        typ,
+		Created:     s.now().UTC().Truncate(time.Second),
+		InvoiceID:   invoiceID,
+		PaymentRef:  paymentRef,
+		CustomerRef: customerRef,
+		Amount:      amount,
+	}
+}
+
+// newID returns a random id such as "ch_sb_3f9c…", prefixed like the gateway's object kind.
+func newID(kind string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails since Go 1.24
+	return kind + "_sb_" + hex.EncodeToString(b[:])
+}
+
+// validAmount accepts a positive amount in a currency billing knows.
+func validAmount(m billing.Money) error {
+	if _, err := billing.CurrencyExponent(m.Currency); err != nil {
+		return invalid(fmt.Sprintf("amount %s: %v", m, err))
+	}
+	if !m.IsPositive() {
+		return invalid(fmt.Sprintf("amount %s must be positive", m))
+	}
+	return nil
+}
+
+// invalid is an ErrInvalidRequest failure: our request was wrong, retrying will not help.
+func invalid(msg string) error {
+	return &gateways.Error{Gateway: Name, Kind: gateways.ErrInvalidRequest, Code: "invalid_request", Message: msg}
+}
