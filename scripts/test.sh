@@ -65,6 +65,12 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   apt_install chromium
 fi
 
+# pdftotext and pdfinfo read the generated invoice PDFs back in the tests.
+if ! command -v pdftotext >/dev/null || ! command -v pdfinfo >/dev/null; then
+  say "installing poppler-utils (Debian package) for the PDF tests"
+  apt_install poppler-utils
+fi
+
 # The deployment file: validated by whichever compose client exists (no Docker engine is needed).
 compose=()
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); elif command -v docker-compose >/dev/null; then compose=(docker-compose); fi
