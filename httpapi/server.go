@@ -160,6 +160,15 @@ func New(d Deps) http.Handler {
 			r.Get("/products", s.adminProducts)
 			r.Get("/products/{id}/panel", s.adminProductPanelForm)
 			r.Post("/products/{id}/panel", s.adminSaveProductPanel)
+			r.Get("/catalog", s.adminCatalog)
+			r.Get("/catalog/groups/new", s.adminCatalogGroupForm)
+			r.Post("/catalog/groups", s.adminSaveCatalogGroup)
+			r.Get("/catalog/groups/{id}", s.adminCatalogGroupForm)
+			r.Post("/catalog/groups/{id}", s.adminSaveCatalogGroup)
+			r.Get("/catalog/products/new", s.adminCatalogProductForm)
+			r.Post("/catalog/products", s.adminSaveCatalogProduct)
+			r.Get("/catalog/products/{id}", s.adminCatalogProductForm)
+			r.Post("/catalog/products/{id}", s.adminSaveCatalogProduct)
 		})
 
 		if d.Sink != nil {

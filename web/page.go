@@ -208,3 +208,48 @@ type ProductPanelForm struct {
 	Product ProductRow
 	Types   []string
 }
+
+// AdminCatalog is the view of "admin_catalog": every group with its products.
+type AdminCatalog struct{ Groups []CatalogGroupRow }
+
+// CatalogGroupRow is one product group with its products in catalog order.
+type CatalogGroupRow struct {
+	ID                      int64
+	Name, Slug, Description string
+	Products                []CatalogProductRow
+}
+
+// CatalogProductRow is one product on the catalog page.
+type CatalogProductRow struct {
+	ID               int64
+	Name, Slug, Type string
+	Hidden, Retired  bool
+	StockLimit       string   // "" when there is no limit
+	Prices           []string // summaries such as "USD 12.50 monthly (+5.00 setup)"
+}
+
+// CatalogGroupForm is the view of "admin_catalog_group"; values in Page.Form: name, slug, description, sort.
+type CatalogGroupForm struct {
+	ID int64 // 0 = new
+}
+
+// CatalogProductForm is the view of "admin_catalog_product"; values in Page.Form: group_id,
+// name, slug, type, description, hidden ("on"), retired ("on"), stock_limit, order_fields,
+// and per price row N: price_cycle_N, price_currency_N, price_amount_N, price_setup_N.
+type CatalogProductForm struct {
+	ID        int64 // 0 = new
+	Groups    []Option
+	Types     []Option
+	Cycles    []Option
+	PriceRows []PriceFormRow
+}
+
+// PriceFormRow is one row of the prices table; N names its inputs (price_amount_N).
+type PriceFormRow struct {
+	N        int
+	Cycle    string
+	Currency string
+	Amount   string
+	SetupFee string
+	Errors   []string // what is wrong with the row, shown under it
+}

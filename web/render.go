@@ -49,6 +49,11 @@ var pages = map[string]pageSpec{
 	"account_service":     {layout: "portal", view: viewOf[AccountService]()},
 	"dev_mail":            {layout: "dev", view: viewOf[MailList]()},
 	"dev_mail_message":    {layout: "dev", view: viewOf[MailMessage]()},
+
+	// The catalog admin: groups, products, prices and order fields.
+	"admin_catalog":         {layout: "admin", view: viewOf[AdminCatalog]()},
+	"admin_catalog_group":   {layout: "admin", view: viewOf[CatalogGroupForm]()},
+	"admin_catalog_product": {layout: "admin", view: viewOf[CatalogProductForm]()},
 }
 
 // PageNames lists every page Render accepts, sorted.

@@ -66,6 +66,22 @@ var sampleData = map[string]any{
 		Text:        "Open http://localhost:8080/verify?token=abc to confirm.",
 		HTML:        `<p>Open <a href="http://localhost:8080/verify?token=abc">this link</a></p>`,
 	},
+
+	// The catalog admin.
+	"admin_catalog": AdminCatalog{Groups: []CatalogGroupRow{
+		{ID: 1, Name: "Cloud VPS", Slug: "vps", Products: []CatalogProductRow{
+			{ID: 3, Name: "VPS 2 GB", Slug: "vps-2gb", Type: "vps", StockLimit: "40", Prices: []string{"USD 12.50 monthly (+5.00 setup)", "EUR 11.00 monthly"}},
+			{ID: 4, Name: "VPS 1 GB", Slug: "vps-1gb", Type: "vps", Hidden: true, Retired: true},
+		}},
+		{ID: 2, Name: "Game servers", Slug: "game"},
+	}},
+	"admin_catalog_group": CatalogGroupForm{ID: 1},
+	"admin_catalog_product": CatalogProductForm{ID: 3,
+		Groups:    []Option{{Value: "1", Label: "Cloud VPS"}},
+		Types:     []Option{{Value: "vps", Label: "VPS"}, {Value: "game_server", Label: "Game server"}},
+		Cycles:    []Option{{Value: "monthly", Label: "Monthly"}, {Value: "annual", Label: "Annual"}},
+		PriceRows: []PriceFormRow{{N: 0, Cycle: "monthly", Currency: "USD", Amount: "12.50", SetupFee: "5.00"}, {N: 1, Amount: "12.5.0", Errors: []string{"Amount: enter a decimal such as 12.50."}}, {N: 2}},
+	},
 }
 
 var (
@@ -97,6 +113,10 @@ var emptyData = map[string]any{
 	"admin_panel_form":    PanelForm{Types: []string{"virtfusion"}},
 	"account_service":     AccountService{Service: ServiceRow{ID: 44, Status: "pending"}},
 	"account_dashboard":   AccountDashboard{},
+
+	"admin_catalog":         AdminCatalog{},
+	"admin_catalog_group":   CatalogGroupForm{},
+	"admin_catalog_product": CatalogProductForm{},
 }
 
 func newRenderer(t *testing.T) *Renderer {
