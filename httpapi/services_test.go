@@ -103,12 +103,15 @@ func TestAdminProvisionsOnEveryPanelAndRunsTheLifecycle(t *testing.T) {
 			t.Errorf("%s: no panel reference saved", c.panel)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := st.Sink.Wait(ctx, func(m sink.Message) bool {
+		m, err := st.Sink.Wait(ctx, func(m sink.Message) bool {
 			return m.To[0] == cust.Email && strings.Contains(m.Subject, "is ready") && strings.Contains(m.Text, "/account/services/"+strconv.FormatInt(svc.ID, 10))
 		})
 		cancel()
 		if err != nil {
 			t.Errorf("%s: no service-ready mail: %v", c.panel, err)
+		}
+		if c.panel == panels.VirtFusion && (len(svc.PasswordSealed) == 0 || !strings.Contains(m.Text, "Password:")) {
+			t.Errorf("VirtFusion: the root password from the build was not kept (sealed %d bytes) or not mailed:\n%s", len(svc.PasswordSealed), m.Text)
 		}
 	}
 

@@ -163,7 +163,7 @@ func NewStack(t testing.TB, o Options) *Stack {
 		t.Fatal(err)
 	}
 	st.Provisioning = &activities.Provisioning{
-		Store: st.Store, Panels: connect.Registry{Store: st.Store, Secrets: box}, Secrets: box, Mail: st.Mail,
+		Store: st.Store, Panels: connect.NewRegistry(st.Store, box), Secrets: box, Mail: st.Mail,
 		BaseURL: base, PollInterval: 100 * time.Millisecond,
 	}
 	if !o.NoWorker {

@@ -110,7 +110,7 @@ func newProvisioning(cfg config.Config, s *store.Store, m *mail.SMTP) (*activiti
 	if err != nil {
 		return nil, err
 	}
-	return &activities.Provisioning{Store: s, Panels: connect.Registry{Store: s, Secrets: box}, Secrets: box, Mail: m, BaseURL: cfg.BaseURL}, nil
+	return &activities.Provisioning{Store: s, Panels: connect.NewRegistry(s, box), Secrets: box, Mail: m, BaseURL: cfg.BaseURL}, nil
 }
 
 // newWorker registers every workflow and activity on the task queue.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/panels/enhance"
@@ -66,21 +68,49 @@ func Config(box *secrets.Box, ps store.PanelServer) (panels.Config, error) {
 	return panels.Config{Type: panels.Type(ps.Type), BaseURL: ps.BaseURL, Token: string(token), Extra: extra}, nil
 }
 
-// Registry opens clients for panel instances by id.
+// Registry opens clients for panel instances by id. A client is kept while its registry entry is
+// unchanged, so what a client holds between calls (VirtFusion's initial root password, between
+// the build and the first poll) survives from one activity to the next in this process.
 type Registry struct {
 	Store   *store.Store
 	Secrets *secrets.Box
+
+	mu      sync.Mutex
+	clients map[int64]cachedClient
 }
 
-// Open returns the client of panel instance id.
-func (r Registry) Open(ctx context.Context, id int64) (panels.Client, error) {
+type cachedClient struct {
+	updated time.Time
+	client  panels.Client
+}
+
+// NewRegistry returns a registry reading panel instances from st.
+func NewRegistry(st *store.Store, box *secrets.Box) *Registry {
+	return &Registry{Store: st, Secrets: box, clients: map[int64]cachedClient{}}
+}
+
+// Open returns the client of panel instance id, reusing the one made for the same settings.
+func (r *Registry) Open(ctx context.Context, id int64) (panels.Client, error) {
 	ps, err := r.Store.PanelServerByID(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[id]; ok && c.updated.Equal(ps.UpdatedAt) {
+		return c.client, nil
 	}
 	cfg, err := Config(r.Secrets, ps)
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg)
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if r.clients == nil {
+		r.clients = map[int64]cachedClient{}
+	}
+	r.clients[id] = cachedClient{updated: ps.UpdatedAt, client: c}
+	return c, nil
 }
