@@ -140,6 +140,9 @@ func New(d Deps) http.Handler {
 			r.Post("/services/{id}/power", s.servicePower)
 			r.Post("/services/{id}/reset-password", s.serviceResetPassword)
 			r.Post("/services/{id}/login", s.serviceLogin)
+			r.Get("/invoices", s.accountInvoices)
+			r.Get("/invoices/{id}", s.accountInvoice)
+			r.Get("/invoices/{id}/pdf", s.accountInvoicePDF)
 		})
 
 		r.Route("/admin", func(r chi.Router) {
@@ -169,6 +172,11 @@ func New(d Deps) http.Handler {
 			r.Post("/catalog/products", s.adminSaveCatalogProduct)
 			r.Get("/catalog/products/{id}", s.adminCatalogProductForm)
 			r.Post("/catalog/products/{id}", s.adminSaveCatalogProduct)
+			r.Get("/invoices", s.adminInvoices)
+			r.Get("/invoices/{id}", s.adminInvoice)
+			r.Get("/invoices/{id}/pdf", s.adminInvoicePDF)
+			r.Post("/invoices/{id}/mark-paid", s.adminMarkInvoicePaid)
+			r.Post("/invoices/{id}/cancel", s.adminCancelInvoice)
 		})
 
 		if d.Sink != nil {

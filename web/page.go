@@ -253,3 +253,62 @@ type PriceFormRow struct {
 	SetupFee string
 	Errors   []string // what is wrong with the row, shown under it
 }
+
+// InvoiceRow is one invoice as listed and as the head of its detail page. Money is
+// preformatted ("USD 12.50") by the handler; Badge is the badge variant for Status
+// (success, warning, danger or neutral).
+type InvoiceRow struct {
+	ID            int64
+	Number        string
+	Customer      string // admin pages only
+	CustomerEmail string // admin pages only
+	CustomerID    int64
+	Status        string
+	Badge         string
+	IssuedAt      time.Time // zero for a draft
+	DueAt         time.Time
+	Total         string
+	Due           string
+}
+
+// InvoiceLineRow is one line of an invoice's lines table.
+type InvoiceLineRow struct {
+	Kind        string
+	Description string
+	Amount      string
+}
+
+// InvoiceTotalRow is one figure under the lines, e.g. {"Subtotal", "USD 10.00"}.
+type InvoiceTotalRow struct {
+	Label  string
+	Amount string
+	Strong bool // the total and the amount due
+}
+
+// AccountInvoices is the view of "account_invoices": the customer's invoices, newest first.
+type AccountInvoices struct{ Invoices []InvoiceRow }
+
+// AccountInvoice is the view of "account_invoice".
+type AccountInvoice struct {
+	Invoice InvoiceRow
+	Lines   []InvoiceLineRow
+	Totals  []InvoiceTotalRow
+	Notes   []string
+}
+
+// AdminInvoices is the view of "admin_invoices"; Filter is the status shown ("" for all).
+type AdminInvoices struct {
+	Filter   string
+	Statuses []string
+	Invoices []InvoiceRow
+}
+
+// AdminInvoice is the view of "admin_invoice".
+type AdminInvoice struct {
+	Invoice   InvoiceRow
+	Lines     []InvoiceLineRow
+	Totals    []InvoiceTotalRow
+	Notes     []string
+	CanPay    bool // unpaid (or partially refunded): the mark-paid form is shown
+	CanCancel bool // draft or unpaid without payments: the cancel form is shown
+}

@@ -54,6 +54,12 @@ var pages = map[string]pageSpec{
 	"admin_catalog":         {layout: "admin", view: viewOf[AdminCatalog]()},
 	"admin_catalog_group":   {layout: "admin", view: viewOf[CatalogGroupForm]()},
 	"admin_catalog_product": {layout: "admin", view: viewOf[CatalogProductForm]()},
+
+	// Invoices: the customer's list, detail and PDF link; the admin list and detail.
+	"account_invoices": {layout: "portal", view: viewOf[AccountInvoices]()},
+	"account_invoice":  {layout: "portal", view: viewOf[AccountInvoice]()},
+	"admin_invoices":   {layout: "admin", view: viewOf[AdminInvoices]()},
+	"admin_invoice":    {layout: "admin", view: viewOf[AdminInvoice]()},
 }
 
 // PageNames lists every page Render accepts, sorted.

@@ -82,7 +82,22 @@ var sampleData = map[string]any{
 		Cycles:    []Option{{Value: "monthly", Label: "Monthly"}, {Value: "annual", Label: "Annual"}},
 		PriceRows: []PriceFormRow{{N: 0, Cycle: "monthly", Currency: "USD", Amount: "12.50", SetupFee: "5.00"}, {N: 1, Amount: "12.5.0", Errors: []string{"Amount: enter a decimal such as 12.50."}}, {N: 2}},
 	},
+
+	// Invoices.
+	"account_invoices": AccountInvoices{Invoices: []InvoiceRow{unpaidInvoice, paidInvoice}},
+	"account_invoice":  AccountInvoice{Invoice: unpaidInvoice, Lines: invoiceLines, Totals: invoiceTotals, Notes: []string{"Thank you for your business."}},
+	"admin_invoices":   AdminInvoices{Filter: "unpaid", Statuses: []string{"draft", "unpaid", "paid", "cancelled"}, Invoices: []InvoiceRow{unpaidInvoice, paidInvoice}},
+	"admin_invoice":    AdminInvoice{Invoice: unpaidInvoice, Lines: invoiceLines, Totals: invoiceTotals, CanPay: true, CanCancel: true},
 }
+
+var (
+	unpaidInvoice = InvoiceRow{ID: 12, Number: "INV-1012", Customer: "Ana Lima", CustomerEmail: "ana@example.com", CustomerID: 3,
+		Status: "unpaid", Badge: "warning", IssuedAt: at, DueAt: at.Add(14 * 24 * time.Hour), Total: "USD 14.52", Due: "USD 14.52"}
+	paidInvoice = InvoiceRow{ID: 11, Number: "INV-1011", Customer: "Ana Lima", CustomerEmail: "ana@example.com", CustomerID: 3,
+		Status: "paid", Badge: "success", IssuedAt: at.Add(-30 * 24 * time.Hour), DueAt: at.Add(-16 * 24 * time.Hour), Total: "USD 12.00", Due: "USD 0.00"}
+	invoiceLines  = []InvoiceLineRow{{Kind: "product", Description: "VPS 2 GB (monthly)", Amount: "USD 12.00"}, {Kind: "tax", Description: "VAT 21%", Amount: "USD 2.52"}}
+	invoiceTotals = []InvoiceTotalRow{{Label: "Subtotal", Amount: "USD 12.00"}, {Label: "Tax", Amount: "USD 2.52"}, {Label: "Total", Amount: "USD 14.52", Strong: true}}
+)
 
 var (
 	activeService = ServiceRow{ID: 7, Customer: "Ana Lima", CustomerEmail: "ana@example.com", Product: "VPS 2 GB", Panel: "VF Frankfurt 1",
@@ -117,6 +132,11 @@ var emptyData = map[string]any{
 	"admin_catalog":         AdminCatalog{},
 	"admin_catalog_group":   CatalogGroupForm{},
 	"admin_catalog_product": CatalogProductForm{},
+
+	"account_invoices": AccountInvoices{},
+	"account_invoice":  AccountInvoice{Invoice: InvoiceRow{ID: 12, Number: "INV-1012", Status: "draft", Badge: "neutral"}},
+	"admin_invoices":   AdminInvoices{Filter: "paid", Statuses: []string{"draft", "unpaid", "paid", "cancelled"}},
+	"admin_invoice":    AdminInvoice{Invoice: InvoiceRow{ID: 12, Number: "INV-1012", Status: "cancelled", Badge: "neutral"}},
 }
 
 func newRenderer(t *testing.T) *Renderer {
