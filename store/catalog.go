@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -171,29 +170,14 @@ type OrderFields []OrderField
 
 // Value encodes the list as JSON; nil is the empty array.
 func (f OrderFields) Value() (driver.Value, error) {
-	if f == nil {
-		return []byte(`[]`), nil
-	}
-	return json.Marshal([]OrderField(f))
+	return jsonValue(f == nil, `[]`, []OrderField(f))
 }
 
 // Scan decodes a jsonb array.
 func (f *OrderFields) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case nil:
-		*f = nil
-		return nil
-	case []byte:
-		b = v
-	case string:
-		b = []byte(v)
-	default:
-		return fmt.Errorf("OrderFields: cannot scan %T", src)
-	}
 	var out []OrderField
-	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("OrderFields: %w", err)
+	if err := scanJSON(src, &out, "OrderFields"); err != nil {
+		return err
 	}
 	*f = out
 	return nil

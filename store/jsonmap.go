@@ -11,30 +11,14 @@ type JSONMap map[string]string
 
 // Value encodes the map as JSON; nil is the empty object.
 func (m JSONMap) Value() (driver.Value, error) {
-	if m == nil {
-		return []byte(`{}`), nil
-	}
-	b, err := json.Marshal(map[string]string(m))
-	return b, err
+	return jsonValue(m == nil, `{}`, map[string]string(m))
 }
 
-// Scan decodes a jsonb object.
+// Scan decodes a jsonb object; NULL is the empty map.
 func (m *JSONMap) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case nil:
-		*m = JSONMap{}
-		return nil
-	case []byte:
-		b = v
-	case string:
-		b = []byte(v)
-	default:
-		return fmt.Errorf("JSONMap: cannot scan %T", src)
-	}
 	out := map[string]string{}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("JSONMap: %w", err)
+	if err := scanJSON(src, &out, "JSONMap"); err != nil {
+		return err
 	}
 	*m = out
 	return nil
@@ -44,31 +28,41 @@ func (m *JSONMap) Scan(src any) error {
 type JSONList []string
 
 // Value encodes the list as JSON; nil is the empty array.
-func (l JSONList) Value() (driver.Value, error) {
-	if l == nil {
-		return []byte(`[]`), nil
-	}
-	return json.Marshal([]string(l))
-}
+func (l JSONList) Value() (driver.Value, error) { return jsonValue(l == nil, `[]`, []string(l)) }
 
 // Scan decodes a jsonb array.
 func (l *JSONList) Scan(src any) error {
+	var out []string
+	if err := scanJSON(src, &out, "JSONList"); err != nil {
+		return err
+	}
+	*l = out
+	return nil
+}
+
+// jsonValue is the driver value of v as JSON, or empty when isNil.
+func jsonValue(isNil bool, empty string, v any) (driver.Value, error) {
+	if isNil {
+		return []byte(empty), nil
+	}
+	return json.Marshal(v)
+}
+
+// scanJSON decodes a jsonb column into dst; NULL leaves dst as it is.
+func scanJSON(src, dst any, typeName string) error {
 	var b []byte
 	switch v := src.(type) {
 	case nil:
-		*l = nil
 		return nil
 	case []byte:
 		b = v
 	case string:
 		b = []byte(v)
 	default:
-		return fmt.Errorf("JSONList: cannot scan %T", src)
+		return fmt.Errorf("%s: cannot scan %T", typeName, src)
 	}
-	var out []string
-	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("JSONList: %w", err)
+	if err := json.Unmarshal(b, dst); err != nil {
+		return fmt.Errorf("%s: %w", typeName, err)
 	}
-	*l = out
 	return nil
 }
