@@ -156,6 +156,10 @@ func ApplyCoupons(lines []Line, coupons []Coupon, ctx CouponContext) ([]Line, er
 	return out, nil
 }
 
+// ValidateCoupon checks a coupon's rules (kind, amounts, duration, limits) before it is stored;
+// the error wraps ErrInvalidCoupon.
+func ValidateCoupon(c Coupon) error { return c.validate() }
+
 func (c Coupon) validate() error {
 	bad := func(why string) error { return fmt.Errorf("coupon %q: %s: %w", c.Code, why, ErrInvalidCoupon) }
 	if c.Code == "" {

@@ -119,11 +119,25 @@ func creditBalance(ctx context.Context, q sqlx.QueryerContext, customerID int64,
 // inserts, so concurrent uses are serialized and cannot overdraw; the balance itself stays a
 // SUM over the ledger. billing.CreditLedger checks sign, currency and the non-negative balance.
 func (s *Store) recordCredit(ctx context.Context, kind billing.CreditKind, c CreditChange, signed billing.Money) (CreditEntry, error) {
+	var out CreditEntry
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = recordCreditTx(ctx, tx, kind, c, signed)
+		return err
+	})
+	if err != nil {
+		return CreditEntry{}, err
+	}
+	return out, nil
+}
+
+// recordCreditTx is recordCredit inside the caller's transaction.
+func recordCreditTx(ctx context.Context, tx *sqlx.Tx, kind billing.CreditKind, c CreditChange, signed billing.Money) (CreditEntry, error) {
 	if c.IdempotencyKey == "" || c.CreatedBy == "" {
 		return CreditEntry{}, fmt.Errorf("credit %s for customer %d: idempotency key and creator are required", kind, c.CustomerID)
 	}
 	var out CreditEntry
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := func() error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 			fmt.Sprintf("credit:%d:%s", c.CustomerID, signed.Currency)); err != nil {
 			return fmt.Errorf("lock credit of customer %d: %w", c.CustomerID, err)
@@ -171,7 +185,7 @@ func (s *Store) recordCredit(ctx context.Context, kind billing.CreditKind, c Cre
 		}
 		out = row.entry()
 		return nil
-	})
+	}()
 	if err != nil {
 		return CreditEntry{}, err
 	}

@@ -85,6 +85,12 @@ type NewInvoice struct {
 	CreatedBy      string // required; the workflow id or request id making it
 	SubscriptionID int64  // 0 when none
 	ServiceID      int64  // 0 when none
+	// CreditUsed is the account credit the invoice's credit line applies (billing.BuildInvoice's
+	// second result); it is taken from the ledger in the same transaction.
+	CreditUsed billing.Money
+	// Redeems are the coupon codes this invoice redeems (first use on a subscription), recorded
+	// in the same transaction so MaxUses and once-per-customer hold.
+	Redeems []string
 }
 
 const invoiceColumns = `id, number, series, seq, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
@@ -106,54 +112,9 @@ func (s *Store) CreateInvoice(ctx context.Context, in NewInvoice) (Invoice, erro
 	}
 	var id int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var seq struct {
-			Prefix string `db:"prefix"`
-			Next   int64  `db:"next_number"`
-		}
-		if err := tx.GetContext(ctx, &seq, `SELECT prefix, next_number FROM invoice_sequences WHERE series = $1 FOR UPDATE`, in.Series); err != nil {
-			return notFound(err, fmt.Sprintf("invoice series %q", in.Series))
-		}
-		// Holding the series lock, a concurrent creation with the same key has committed or not started.
-		if err := tx.GetContext(ctx, &id, `SELECT id FROM invoices WHERE idempotency_key = $1`, in.IdempotencyKey); err == nil {
-			return nil
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("look up invoice key %q: %w", in.IdempotencyKey, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE invoice_sequences SET next_number = next_number + 1 WHERE series = $1`, in.Series); err != nil {
-			return fmt.Errorf("advance invoice series %q: %w", in.Series, err)
-		}
-		status, issued := billing.StatusDraft, sql.NullTime{}
-		if !in.Draft {
-			st, err := settle(in.Currency, in.Lines, true, nil, nil)
-			if err != nil {
-				return fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
-			}
-			status, issued = st.Status(), sql.NullTime{Time: time.Now(), Valid: true}
-		}
-		paidAt := sql.NullTime{}
-		if status == billing.StatusPaid { // a zero total (e.g. covered by credit) is paid on issue
-			paidAt = issued
-		}
-		err := tx.GetContext(ctx, &id, `
-			INSERT INTO invoices (series, seq, number, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
-			                      paid_at, created_by, idempotency_key, subscription_id, service_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
-			in.Series, seq.Next, fmt.Sprintf("%s%d", seq.Prefix, seq.Next), in.CustomerID, in.Currency, string(status),
-			in.ReverseCharge, JSONList(in.Notes), issued, in.DueAt, paidAt, in.CreatedBy, in.IdempotencyKey,
-			optionalID(in.SubscriptionID), optionalID(in.ServiceID))
-		if err != nil {
-			return fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
-		}
-		for i, l := range in.Lines {
-			_, err := tx.ExecContext(ctx, `
-				INSERT INTO invoice_lines (invoice_id, position, kind, description, amount, product_id, taxable, coupon_code)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				id, i, string(l.Kind), l.Description, l.Amount.Amount, optionalID(l.ProductID), l.Taxable, l.CouponCode)
-			if err != nil {
-				return fmt.Errorf("invoice line %d (%s): %w", i, l.Description, err)
-			}
-		}
-		return nil
+		var err error
+		id, err = insertInvoiceTx(ctx, tx, in)
+		return err
 	})
 	if err != nil {
 		if isUniqueViolation(err) { // the same key created in another series meanwhile
@@ -171,6 +132,84 @@ func (s *Store) CreateInvoice(ctx context.Context, in NewInvoice) (Invoice, erro
 		return Invoice{}, fmt.Errorf("invoice key %q belongs to customer %d, not %d: %w", in.IdempotencyKey, inv.CustomerID, in.CustomerID, ErrConflict)
 	}
 	return inv, nil
+}
+
+// insertInvoiceTx numbers and inserts an invoice with its lines, takes the credit it applies
+// from the ledger and records its coupon redemptions, all in the caller's transaction. A key
+// already used returns that invoice's id and changes nothing.
+func insertInvoiceTx(ctx context.Context, tx *sqlx.Tx, in NewInvoice) (int64, error) {
+	if in.Series == "" {
+		in.Series = DefaultSeries
+	}
+	var id int64
+	var seq struct {
+		Prefix string `db:"prefix"`
+		Next   int64  `db:"next_number"`
+	}
+	if err := tx.GetContext(ctx, &seq, `SELECT prefix, next_number FROM invoice_sequences WHERE series = $1 FOR UPDATE`, in.Series); err != nil {
+		return 0, notFound(err, fmt.Sprintf("invoice series %q", in.Series))
+	}
+	// Holding the series lock, a concurrent creation with the same key has committed or not started.
+	if err := tx.GetContext(ctx, &id, `SELECT id FROM invoices WHERE idempotency_key = $1`, in.IdempotencyKey); err == nil {
+		return id, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("look up invoice key %q: %w", in.IdempotencyKey, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE invoice_sequences SET next_number = next_number + 1 WHERE series = $1`, in.Series); err != nil {
+		return 0, fmt.Errorf("advance invoice series %q: %w", in.Series, err)
+	}
+	status, issued := billing.StatusDraft, sql.NullTime{}
+	if !in.Draft {
+		st, err := settle(in.Currency, in.Lines, true, nil, nil)
+		if err != nil {
+			return 0, fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
+		}
+		status, issued = st.Status(), sql.NullTime{Time: time.Now(), Valid: true}
+	}
+	paidAt := sql.NullTime{}
+	if status == billing.StatusPaid { // a zero total (e.g. covered by credit) is paid on issue
+		paidAt = issued
+	}
+	err := tx.GetContext(ctx, &id, `
+		INSERT INTO invoices (series, seq, number, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
+		                      paid_at, created_by, idempotency_key, subscription_id, service_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		in.Series, seq.Next, fmt.Sprintf("%s%d", seq.Prefix, seq.Next), in.CustomerID, in.Currency, string(status),
+		in.ReverseCharge, JSONList(in.Notes), issued, in.DueAt, paidAt, in.CreatedBy, in.IdempotencyKey,
+		optionalID(in.SubscriptionID), optionalID(in.ServiceID))
+	if err != nil {
+		return 0, fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
+	}
+	for i, l := range in.Lines {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO invoice_lines (invoice_id, position, kind, description, amount, product_id, taxable, coupon_code)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			id, i, string(l.Kind), l.Description, l.Amount.Amount, optionalID(l.ProductID), l.Taxable, l.CouponCode)
+		if err != nil {
+			return 0, fmt.Errorf("invoice line %d (%s): %w", i, l.Description, err)
+		}
+	}
+	if in.CreditUsed.IsPositive() {
+		_, err := recordCreditTx(ctx, tx, billing.CreditUse, CreditChange{
+			CustomerID: in.CustomerID, InvoiceID: id, Note: "applied to invoice", CreatedBy: in.CreatedBy,
+			IdempotencyKey: "invoice-credit:" + in.IdempotencyKey,
+		}, billing.Money{Amount: -in.CreditUsed.Amount, Currency: in.CreditUsed.Currency})
+		if err != nil {
+			return 0, err
+		}
+	}
+	for _, code := range in.Redeems {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO coupon_redemptions (coupon_id, customer_id, invoice_id, subscription_id)
+			SELECT id, $2, $3, $4 FROM coupons WHERE code = $1`, code, in.CustomerID, id, optionalID(in.SubscriptionID))
+		if err != nil {
+			return 0, fmt.Errorf("redeem coupon %s on invoice %d: %w", code, id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return 0, fmt.Errorf("redeem coupon %s: %w", code, ErrNotFound)
+		}
+	}
+	return id, nil
 }
 
 func (in NewInvoice) validate() error {

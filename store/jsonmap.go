@@ -66,3 +66,55 @@ func scanJSON(src, dst any, typeName string) error {
 	}
 	return nil
 }
+
+// JSONCounts is a map of counters stored as a jsonb object, such as coupon code → cycles applied.
+type JSONCounts map[string]int
+
+// Value encodes the counters as JSON; nil is the empty object.
+func (m JSONCounts) Value() (driver.Value, error) {
+	return jsonValue(m == nil, `{}`, map[string]int(m))
+}
+
+// Scan decodes a jsonb object of counters.
+func (m *JSONCounts) Scan(src any) error {
+	out := map[string]int{}
+	if err := scanJSON(src, &out, "JSONCounts"); err != nil {
+		return err
+	}
+	*m = out
+	return nil
+}
+
+// JSONIDs is a list of ids stored as a jsonb array.
+type JSONIDs []int64
+
+// Value encodes the ids as JSON; nil is the empty array.
+func (l JSONIDs) Value() (driver.Value, error) { return jsonValue(l == nil, `[]`, []int64(l)) }
+
+// Scan decodes a jsonb array of ids.
+func (l *JSONIDs) Scan(src any) error {
+	var out []int64
+	if err := scanJSON(src, &out, "JSONIDs"); err != nil {
+		return err
+	}
+	*l = out
+	return nil
+}
+
+// JSONAmounts maps a currency to an amount in minor units, stored as a jsonb object.
+type JSONAmounts map[string]int64
+
+// Value encodes the amounts as JSON; nil is the empty object.
+func (m JSONAmounts) Value() (driver.Value, error) {
+	return jsonValue(m == nil, `{}`, map[string]int64(m))
+}
+
+// Scan decodes a jsonb object of amounts.
+func (m *JSONAmounts) Scan(src any) error {
+	out := map[string]int64{}
+	if err := scanJSON(src, &out, "JSONAmounts"); err != nil {
+		return err
+	}
+	*m = out
+	return nil
+}
