@@ -54,6 +54,7 @@ CREATE TABLE subscriptions (
     coupon_cycles        jsonb NOT NULL DEFAULT '{}', -- code → cycles already discounted
     period_start         timestamptz,
     period_end           timestamptz, -- the next due date
+    anchor_day           integer CHECK (anchor_day BETWEEN 1 AND 31), -- renewals fall on this day of the month (clamped)
     cancel_at_period_end boolean NOT NULL DEFAULT false,
     cancel_reason        text NOT NULL DEFAULT '',
     cancelled_at         timestamptz,

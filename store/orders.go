@@ -24,7 +24,7 @@ type NewOrder struct {
 	Cycle          billing.Cycle
 	Price          billing.Money // recurring price per cycle
 	Fields         map[string]string
-	CouponCode     string
+	CouponCode     string // as typed; the coupons kept on the subscription come from the invoice's discount lines
 	Gateway        string
 	PanelServerID  int64 // 0 when the product is not provisioned on a panel
 	Hostname       string
@@ -88,14 +88,18 @@ func (s *Store) PlaceOrder(ctx context.Context, o NewOrder) (Order, error) {
 			}
 		}
 		var subID int64
-		var coupons JSONList
-		if o.CouponCode != "" {
-			coupons = JSONList{o.CouponCode}
+		coupons, cycles := JSONList{}, JSONCounts{}
+		for _, l := range o.Invoice.Lines { // the first invoice is the first cycle each coupon discounts
+			if l.Kind == billing.LineDiscount && l.CouponCode != "" && cycles[l.CouponCode] == 0 {
+				coupons, cycles[l.CouponCode] = append(coupons, l.CouponCode), 1
+			}
 		}
 		if err := tx.GetContext(ctx, &subID, `
-			INSERT INTO subscriptions (customer_id, product_id, service_id, cycle, currency, price, gateway, coupons, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			o.CustomerID, o.ProductID, serviceID, string(o.Cycle), o.Price.Currency, o.Price.Amount, o.Gateway, coupons, o.CreatedBy); err != nil {
+			INSERT INTO subscriptions (customer_id, product_id, service_id, cycle, currency, price, gateway, coupons,
+			                           coupon_cycles, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			o.CustomerID, o.ProductID, serviceID, string(o.Cycle), o.Price.Currency, o.Price.Amount, o.Gateway, coupons,
+			cycles, o.CreatedBy); err != nil {
 			return fmt.Errorf("create subscription for order: %w", err)
 		}
 		if err := addSubscriptionEvent(ctx, tx, SubscriptionEvent{SubscriptionID: subID, Kind: "ordered",

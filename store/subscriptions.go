@@ -39,6 +39,7 @@ type Subscription struct {
 	CouponCycles       JSONCounts     `db:"coupon_cycles"`
 	PeriodStart        sql.NullTime   `db:"period_start"`
 	PeriodEnd          sql.NullTime   `db:"period_end"`
+	AnchorDay          sql.NullInt64  `db:"anchor_day"`
 	CancelAtPeriodEnd  bool           `db:"cancel_at_period_end"`
 	CancelReason       string         `db:"cancel_reason"`
 	CancelledAt        sql.NullTime   `db:"cancelled_at"`
@@ -59,7 +60,7 @@ func (s Subscription) Price() billing.Money {
 
 const subscriptionSelect = `
 	SELECT s.id, s.customer_id, s.product_id, s.service_id, s.cycle, s.currency, s.price, s.status, s.gateway,
-	       s.gateway_customer_ref, s.payment_method_ref, s.coupons, s.coupon_cycles, s.period_start, s.period_end,
+	       s.gateway_customer_ref, s.payment_method_ref, s.coupons, s.coupon_cycles, s.period_start, s.period_end, s.anchor_day,
 	       s.cancel_at_period_end, s.cancel_reason, s.cancelled_at, s.created_by, s.created_at, s.updated_at,
 	       p.name AS product_name, p.type AS product_type, u.email AS customer_email, u.name AS customer_name,
 	       sv.status AS service_status
@@ -154,6 +155,7 @@ type SubscriptionChange struct {
 	Status            string
 	PeriodStart       time.Time
 	PeriodEnd         time.Time
+	AnchorDay         int
 	ProductID         int64
 	Price             billing.Money // with ProductID: the new plan's price
 	CouponCycles      map[string]int
@@ -188,6 +190,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, c SubscriptionChange) er
 			    status = COALESCE(NULLIF($2, ''), status),
 			    period_start = COALESCE($3, period_start),
 			    period_end = COALESCE($4, period_end),
+			    anchor_day = COALESCE(NULLIF($11, 0), anchor_day),
 			    product_id = CASE WHEN $5 > 0 THEN $5 ELSE product_id END,
 			    price = CASE WHEN $5 > 0 THEN $6 ELSE price END,
 			    coupon_cycles = COALESCE($7, coupon_cycles),
@@ -197,7 +200,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, c SubscriptionChange) er
 			    updated_at = now()
 			WHERE id = $1`,
 			c.ID, c.Status, nullTime(c.PeriodStart), nullTime(c.PeriodEnd), c.ProductID, c.Price.Amount, cycles,
-			cancelAt, c.CancelReason, c.Cancelled)
+			cancelAt, c.CancelReason, c.Cancelled, c.AnchorDay)
 		if err != nil {
 			return fmt.Errorf("update subscription %d: %w", c.ID, err)
 		}

@@ -1,0 +1,191 @@
+package pricing_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/pricing"
+	"github.com/ezscale/billing/store"
+	"github.com/ezscale/billing/store/storetest"
+)
+
+func eur(a int64) billing.Money { return billing.Money{Amount: a, Currency: "EUR"} }
+
+type fixture struct {
+	s          *store.Store
+	p          *pricing.Pricer
+	customer   store.User
+	small, big store.CatalogProduct
+}
+
+// newFixture: VPS S EUR 10.00/month + 5.00 setup, VPS L EUR 25.00/month, 20% VAT in DE, a
+// customer in DE with EUR 3.00 credit, and coupon TEN (10%, 3 cycles).
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	ctx := context.Background()
+	s := storetest.New(t)
+	g, err := s.CreateProductGroup(ctx, store.ProductGroup{Slug: "vps", Name: "VPS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(slug string, amount, setup int64) store.CatalogProduct {
+		p, err := s.CreateProduct(ctx, store.CatalogProduct{
+			Product: store.Product{GroupID: g.ID, Slug: slug, Name: "VPS " + slug, Type: "vps"},
+			Prices:  []store.Price{{Cycle: "monthly", Currency: "EUR", Amount: amount, SetupFee: setup}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := fixture{s: s, p: &pricing.Pricer{Store: s, SellerCountry: "DE"}, small: mk("s", 1000, 500), big: mk("l", 2500, 0)}
+	f.customer, err = s.CreateUser(ctx, store.NewUser{Email: "kunde@example.de", Name: "Kunde", PasswordHash: "x", Role: store.RoleCustomer,
+		Profile: store.Profile{Country: "DE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTaxRule(ctx, billing.TaxRule{Level: 1, Name: "VAT", Country: "DE", RateMilliPercent: 20000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateCoupon(ctx, billing.Coupon{Code: "TEN", Kind: billing.CouponPercent, PercentBP: 1000,
+		Duration: billing.CouponRepeating, Cycles: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddCredit(ctx, store.CreditChange{CustomerID: f.customer.ID, Amount: eur(300), CreatedBy: "t", IdempotencyKey: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestOrderQuoteHasDiscountTaxAndCreditLines(t *testing.T) {
+	f := newFixture(t)
+	q, _, err := f.p.Order(context.Background(), pricing.OrderRequest{CustomerID: f.customer.ID, ProductID: f.small.ID,
+		Cycle: billing.Monthly, Currency: "EUR", CouponCode: "ten", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10.00 + 5.00 setup; 10% off the product only (setup excluded) = -1.00; VAT 20% of 14.00 =
+	// 2.80; credit -3.00; total 13.80.
+	if got := q.Total(); got != eur(1380) {
+		t.Fatalf("total = %s, want EUR 13.80; lines %+v", got, q.Invoice.Lines)
+	}
+	if len(q.Lines(billing.LineDiscount)) != 1 || q.Lines(billing.LineDiscount)[0].Amount != eur(-100) {
+		t.Fatalf("discount lines %+v", q.Lines(billing.LineDiscount))
+	}
+	if tax := q.Lines(billing.LineTax); len(tax) != 1 || tax[0].Amount != eur(280) {
+		t.Fatalf("tax lines %+v", tax)
+	}
+	if q.CreditUsed != eur(300) || len(q.Redeems) != 1 || q.Redeems[0] != "TEN" {
+		t.Fatalf("credit used %s, redeems %v", q.CreditUsed, q.Redeems)
+	}
+}
+
+func TestOrderQuoteRefusesUnknownCouponsAndCycles(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, _, err := f.p.Order(ctx, pricing.OrderRequest{CustomerID: f.customer.ID, ProductID: f.small.ID, Cycle: billing.Annual, Currency: "EUR", Now: time.Now()})
+	if !errors.Is(err, pricing.ErrNoPrice) {
+		t.Fatalf("annual: %v, want ErrNoPrice", err)
+	}
+	_, _, err = f.p.Order(ctx, pricing.OrderRequest{CustomerID: f.customer.ID, ProductID: f.small.ID, Cycle: billing.Monthly, Currency: "EUR", CouponCode: "NOPE", Now: time.Now()})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown coupon: %v, want ErrNotFound", err)
+	}
+}
+
+// placeAndActivate orders VPS S with TEN and records a paid first period from start.
+func placeAndActivate(t *testing.T, f fixture, start time.Time) store.Subscription {
+	t.Helper()
+	ctx := context.Background()
+	q, _, err := f.p.Order(ctx, pricing.OrderRequest{CustomerID: f.customer.ID, ProductID: f.small.ID, Cycle: billing.Monthly,
+		Currency: "EUR", CouponCode: "TEN", Now: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := f.s.PlaceOrder(ctx, store.NewOrder{CustomerID: f.customer.ID, IdempotencyKey: "form", ProductID: f.small.ID,
+		Cycle: billing.Monthly, Price: q.Price, Gateway: "sandbox", CreatedBy: "test",
+		Invoice: store.NewInvoice{Currency: "EUR", Lines: q.Invoice.Lines, ReverseCharge: q.Invoice.ReverseCharge, DueAt: start,
+			CreditUsed: q.CreditUsed, Redeems: q.Redeems}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: store.SubscriptionActive,
+		PeriodStart: start, PeriodEnd: billing.Monthly.NextDue(start), AnchorDay: start.Day()}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := f.s.SubscriptionByID(ctx, o.SubscriptionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+func TestScheduleRunsTheCouponOutAfterItsCycles(t *testing.T) {
+	f := newFixture(t)
+	start := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
+	sub := placeAndActivate(t, f, start)
+	if sub.CouponCycles["TEN"] != 1 {
+		t.Fatalf("coupon cycles after the order = %v, want TEN: 1", sub.CouponCycles)
+	}
+	sched, err := f.p.Schedule(context.Background(), sub, sub.PeriodEnd.Time, 12, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sched) != 12 {
+		t.Fatalf("%d invoices, want 12", len(sched))
+	}
+	// Cycles 2 and 3 still get 10% (9.00 + 1.80 VAT = 10.80); from cycle 4, 12.00. No credit
+	// is left after the order took it.
+	for i, s := range sched {
+		want := eur(1200)
+		if i < 2 {
+			want = eur(1080)
+		}
+		if s.Quote.Total() != want {
+			t.Fatalf("invoice %d due %s: total %s, want %s", i+1, s.Due.Format(time.DateOnly), s.Quote.Total(), want)
+		}
+	}
+	if got := sched[0].Due.Format(time.DateOnly); got != "2026-02-28" {
+		t.Fatalf("first renewal due %s, want 2026-02-28", got)
+	}
+	if got := sched[1].Due.Format(time.DateOnly); got != "2026-03-31" {
+		t.Fatalf("second renewal due %s, want 2026-03-31 (anchored on the 31st)", got)
+	}
+}
+
+func TestPlanChangeUpgradeInvoicesAndDowngradeCredits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	sub := placeAndActivate(t, f, start) // period 2026-03-01..2026-04-01, 31 days
+	at := time.Date(2026, 3, 17, 12, 0, 0, 0, time.UTC)
+	up, err := f.p.PlanChange(ctx, sub, f.big.ID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (25.00 − 10.00) × 15/31 = 7.26, VAT 1.45: 8.71.
+	if up.Proration.Net != eur(726) || up.Quote.Total() != eur(871) {
+		t.Fatalf("upgrade net %s total %s", up.Proration.Net, up.Quote.Total())
+	}
+	sub.ProductID, sub.PriceAmount = f.big.ID, 2500
+	down, err := f.p.PlanChange(ctx, sub, f.small.ID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if down.Proration.Net != eur(-726) || len(down.Quote.Invoice.Lines) != 0 {
+		t.Fatalf("downgrade net %s, quote lines %v", down.Proration.Net, down.Quote.Invoice.Lines)
+	}
+	retired := f.big
+	retired.Retired, retired.StockLimit, retired.Prices = true, sql.NullInt64{}, nil
+	if err := f.s.UpdateProduct(ctx, retired); err != nil {
+		t.Fatal(err)
+	}
+	sub.ProductID, sub.PriceAmount = f.small.ID, 1000
+	if _, err := f.p.PlanChange(ctx, sub, f.big.ID, at); !errors.Is(err, pricing.ErrNotOrderable) {
+		t.Fatalf("change to a retired product: %v", err)
+	}
+}
