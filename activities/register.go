@@ -11,6 +11,7 @@ import (
 type Set struct {
 	Onboarding   *Onboarding
 	Provisioning *Provisioning
+	Billing      *Billing
 }
 
 // Register adds the workflows and their activities to a worker. Activities are registered under
@@ -35,5 +36,21 @@ func Register(r worker.Registry, s Set) {
 		r.RegisterActivityWithOptions(p.Terminate, name(workflows.ActivityProvisionTerminate))
 		r.RegisterActivityWithOptions(p.ChangePackage, name(workflows.ActivityProvisionChangePackage))
 		r.RegisterActivityWithOptions(p.MarkProvisioned, name(workflows.ActivityProvisionMarkProvisioned))
+	}
+	if b := s.Billing; b != nil {
+		r.RegisterWorkflow(workflows.Subscription)
+		r.RegisterWorkflow(workflows.Dunning)
+		r.RegisterActivityWithOptions(b.LoadSubscription, name(workflows.ActivityLoadSubscription))
+		r.RegisterActivityWithOptions(b.InvoiceStatus, name(workflows.ActivityInvoiceStatus))
+		r.RegisterActivityWithOptions(b.RecordSubscription, name(workflows.ActivityRecordSubscription))
+		r.RegisterActivityWithOptions(b.SavePaymentMethod, name(workflows.ActivitySavePaymentMethod))
+		r.RegisterActivityWithOptions(b.CreateRenewal, name(workflows.ActivityCreateRenewal))
+		r.RegisterActivityWithOptions(b.PreviewRenewal, name(workflows.ActivityPreviewRenewal))
+		r.RegisterActivityWithOptions(b.SendInvoiceMail, name(workflows.ActivitySendInvoiceMail))
+		r.RegisterActivityWithOptions(b.ChargeInvoice, name(workflows.ActivityChargeInvoice))
+		r.RegisterActivityWithOptions(b.PlanChange, name(workflows.ActivityPlanChange))
+		r.RegisterActivityWithOptions(b.CancelInvoice, name(workflows.ActivityCancelInvoice))
+		r.RegisterActivityWithOptions(b.RequestProvisioning, name(workflows.ActivityRequestProvisioning))
+		r.RegisterActivityWithOptions(b.DunningPlan, name(workflows.ActivityDunningPlan))
 	}
 }

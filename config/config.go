@@ -57,6 +57,37 @@ type Config struct {
 	SessionLifetime time.Duration
 	// ProvisionStepTimeout bounds one panel call of the provisioning workflow.
 	ProvisionStepTimeout time.Duration
+	// Billing are the subscription and dunning timings.
+	Billing Billing
+	// Gateways configures the payment gateways.
+	Gateways Gateways
+	// SellerCountry is the company's ISO country (EU reverse charge); SellerName and SellerTaxID
+	// are printed on invoices.
+	SellerCountry, SellerName, SellerTaxID string
+}
+
+// Billing are the billing timings; days are BillingDay long so tests and demos can run a month
+// in seconds.
+type Billing struct {
+	Day                time.Duration // BILLING_DAY
+	Period             time.Duration // BILLING_PERIOD; 0 means calendar cycles
+	RenewalLeadDays    int
+	FirstPaymentDays   int
+	DunningRetryDays   []int
+	DunningRemindDays  int
+	DunningSuspendDays int
+	DunningTermDays    int
+}
+
+// Gateways configures the payment gateways; a gateway without its credentials is not offered.
+type Gateways struct {
+	Default string // DEFAULT_GATEWAY
+	// Sandbox is our own test gateway (hosted test-card page); on in development, and in
+	// production only with SANDBOX_GATEWAY=true. SandboxSecret signs its webhooks.
+	Sandbox       bool
+	SandboxSecret []byte
+	StripeSecretKey, StripeWebhookSecret, StripeAPIBase string
+	PayPalClientID, PayPalSecret, PayPalWebhookID, PayPalAPIBase string
 }
 
 // Development reports whether the process runs in development mode.
@@ -92,6 +123,27 @@ func Vars() []Var {
 		{"ONBOARDING_DEADLINE", "168h", "how long onboarding waits for verification"},
 		{"SESSION_LIFETIME", "720h", "idle lifetime of a login session"},
 		{"PROVISION_STEP_TIMEOUT", "2m", "longest one panel call may take before it is retried"},
+		{"BILLING_DAY", "24h", "length of a billing day (shorten to run a month in minutes in demos and tests)"},
+		{"BILLING_PERIOD", "(calendar cycles)", "if set, every billing cycle lasts this long instead of calendar months"},
+		{"RENEWAL_LEAD_DAYS", "14", "renewal invoices are issued this many days before the due date"},
+		{"FIRST_PAYMENT_DAYS", "7", "an order unpaid this many days is cancelled"},
+		{"DUNNING_RETRY_DAYS", "1,3,5,7", "days after the due date a failed renewal is charged again"},
+		{"DUNNING_REMINDER_DAYS", "3", "days before the due date an unpaid invoice is reminded"},
+		{"DUNNING_SUSPEND_DAYS", "7", "days after the due date an unpaid service is suspended"},
+		{"DUNNING_TERMINATE_DAYS", "30", "days after the due date an unpaid service is terminated"},
+		{"SELLER_NAME", "EZSCALE Hosting", "company name printed on invoices"},
+		{"SELLER_COUNTRY", "US", "company country (ISO code), for EU reverse charge"},
+		{"SELLER_TAX_ID", "", "company VAT or tax number printed on invoices"},
+		{"DEFAULT_GATEWAY", "sandbox in development, else the first configured", "gateway offered first at checkout"},
+		{"SANDBOX_GATEWAY", "true in development", "offer the built-in test-card gateway"},
+		{"SANDBOX_WEBHOOK_SECRET", "(derived from APP_KEY)", "signs the sandbox gateway's webhooks"},
+		{"STRIPE_SECRET_KEY", "", "enables Stripe (sk_live_... or sk_test_...)"},
+		{"STRIPE_WEBHOOK_SECRET", "", "whsec_... of the /webhooks/stripe endpoint"},
+		{"STRIPE_API_BASE", "https://api.stripe.com", "Stripe API root (stripe-mock in tests)"},
+		{"PAYPAL_CLIENT_ID", "", "enables PayPal, with PAYPAL_SECRET"},
+		{"PAYPAL_SECRET", "", "PayPal REST app secret"},
+		{"PAYPAL_WEBHOOK_ID", "", "id of the /webhooks/paypal webhook, for signature verification"},
+		{"PAYPAL_API_BASE", "https://api-m.paypal.com", "PayPal API root (the sandbox or a simulator)"},
 	}
 }
 
@@ -218,6 +270,7 @@ func Load(getenv func(string) string, defaultEnv string) (Config, error) {
 		}
 		*d.dst = parsed
 	}
+	errs = append(errs, c.loadBilling(get)...)
 	if c.OnboardingDeadline <= c.OnboardingReminderAfter {
 		errs = append(errs, fmt.Errorf("ONBOARDING_DEADLINE (%s) must be longer than ONBOARDING_REMINDER_AFTER (%s)", c.OnboardingDeadline, c.OnboardingReminderAfter))
 	}
@@ -284,4 +337,91 @@ func parseKey(s string) ([]byte, error) {
 		return []byte(s), nil
 	}
 	return nil, errors.New("APP_KEY must be at least 32 bytes, or base64 of at least 32 bytes")
+}
+
+// loadBilling reads the billing timings, the seller and the gateways.
+func (c *Config) loadBilling(get func(name, def string) string) []error {
+	var errs []error
+	b := &c.Billing
+	for _, d := range []struct {
+		name, def string
+		dst       *time.Duration
+		zeroOK    bool
+	}{{"BILLING_DAY", "24h", &b.Day, false}, {"BILLING_PERIOD", "0", &b.Period, true}} {
+		v, err := time.ParseDuration(get(d.name, d.def))
+		if err != nil || v < 0 || (v == 0 && !d.zeroOK) {
+			errs = append(errs, fmt.Errorf("%s %q: want a positive duration such as 24h or 2s", d.name, get(d.name, d.def)))
+		}
+		*d.dst = v
+	}
+	for _, n := range []struct {
+		name string
+		def  int
+		dst  *int
+	}{
+		{"RENEWAL_LEAD_DAYS", 14, &b.RenewalLeadDays}, {"FIRST_PAYMENT_DAYS", 7, &b.FirstPaymentDays},
+		{"DUNNING_REMINDER_DAYS", 3, &b.DunningRemindDays}, {"DUNNING_SUSPEND_DAYS", 7, &b.DunningSuspendDays},
+		{"DUNNING_TERMINATE_DAYS", 30, &b.DunningTermDays},
+	} {
+		v, err := strconv.Atoi(get(n.name, strconv.Itoa(n.def)))
+		if err != nil || v < 1 {
+			errs = append(errs, fmt.Errorf("%s %q: want a whole number of days, at least 1", n.name, get(n.name, "")))
+		}
+		*n.dst = v
+	}
+	for _, f := range strings.Split(get("DUNNING_RETRY_DAYS", "1,3,5,7"), ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 0 {
+			errs = append(errs, fmt.Errorf("DUNNING_RETRY_DAYS %q: want days such as 1,3,5,7", get("DUNNING_RETRY_DAYS", "")))
+			break
+		}
+		b.DunningRetryDays = append(b.DunningRetryDays, v)
+	}
+	if b.DunningTermDays <= b.DunningSuspendDays {
+		errs = append(errs, fmt.Errorf("DUNNING_TERMINATE_DAYS (%d) must be after DUNNING_SUSPEND_DAYS (%d)", b.DunningTermDays, b.DunningSuspendDays))
+	}
+
+	c.SellerName = get("SELLER_NAME", "EZSCALE Hosting")
+	c.SellerCountry = strings.ToUpper(get("SELLER_COUNTRY", "US"))
+	c.SellerTaxID = get("SELLER_TAX_ID", "")
+	if len(c.SellerCountry) != 2 {
+		errs = append(errs, fmt.Errorf("SELLER_COUNTRY %q: want a two-letter ISO code", c.SellerCountry))
+	}
+
+	g := &c.Gateways
+	sandbox, err := strconv.ParseBool(get("SANDBOX_GATEWAY", strconv.FormatBool(c.Development())))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("SANDBOX_GATEWAY %q: want true or false", get("SANDBOX_GATEWAY", "")))
+	}
+	g.Sandbox = sandbox
+	if s := get("SANDBOX_WEBHOOK_SECRET", ""); s != "" {
+		g.SandboxSecret = []byte(s)
+	} else {
+		sum := sha256.Sum256(append([]byte("sandbox-webhook:"), c.AppKey...))
+		g.SandboxSecret = sum[:]
+	}
+	g.StripeSecretKey, g.StripeWebhookSecret = get("STRIPE_SECRET_KEY", ""), get("STRIPE_WEBHOOK_SECRET", "")
+	g.StripeAPIBase = strings.TrimRight(get("STRIPE_API_BASE", ""), "/")
+	g.PayPalClientID, g.PayPalSecret = get("PAYPAL_CLIENT_ID", ""), get("PAYPAL_SECRET", "")
+	g.PayPalWebhookID, g.PayPalAPIBase = get("PAYPAL_WEBHOOK_ID", ""), strings.TrimRight(get("PAYPAL_API_BASE", ""), "/")
+	if g.StripeSecretKey != "" && g.StripeWebhookSecret == "" {
+		errs = append(errs, errors.New("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY (webhooks confirm payments)"))
+	}
+	if (g.PayPalClientID == "") != (g.PayPalSecret == "") {
+		errs = append(errs, errors.New("PAYPAL_CLIENT_ID and PAYPAL_SECRET go together"))
+	}
+	g.Default = get("DEFAULT_GATEWAY", "")
+	if g.Default == "" {
+		switch {
+		case g.Sandbox && c.Development():
+			g.Default = "sandbox"
+		case g.StripeSecretKey != "":
+			g.Default = "stripe"
+		case g.PayPalClientID != "":
+			g.Default = "paypal"
+		case g.Sandbox:
+			g.Default = "sandbox"
+		}
+	}
+	return errs
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +70,41 @@ func TestErrorsDoNotLeakPasswords(t *testing.T) {
 	_, err := Load(env(map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432"}), "development")
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("err = %v; want an error without the password", err)
+	}
+}
+
+func TestBillingDefaultsAndOverrides(t *testing.T) {
+	c, err := Load(env(nil), "development")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Billing
+	if b.Day != 24*time.Hour || b.Period != 0 || b.RenewalLeadDays != 14 || b.FirstPaymentDays != 7 ||
+		fmt.Sprint(b.DunningRetryDays) != "[1 3 5 7]" || b.DunningSuspendDays != 7 || b.DunningTermDays != 30 {
+		t.Fatalf("billing defaults %+v", b)
+	}
+	if !c.Gateways.Sandbox || c.Gateways.Default != "sandbox" || len(c.Gateways.SandboxSecret) == 0 {
+		t.Fatalf("development gateways %+v", c.Gateways)
+	}
+	c, err = Load(env(map[string]string{"BILLING_DAY": "1s", "BILLING_PERIOD": "30s", "DUNNING_RETRY_DAYS": "2, 4",
+		"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x", "SANDBOX_GATEWAY": "false"}), "development")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Billing.Day != time.Second || c.Billing.Period != 30*time.Second || fmt.Sprint(c.Billing.DunningRetryDays) != "[2 4]" ||
+		c.Gateways.Sandbox || c.Gateways.Default != "stripe" {
+		t.Fatalf("overrides %+v %+v", c.Billing, c.Gateways)
+	}
+	for name, m := range map[string]map[string]string{
+		"BILLING_DAY":            {"BILLING_DAY": "0s"},
+		"DUNNING_RETRY_DAYS":     {"DUNNING_RETRY_DAYS": "1,x"},
+		"DUNNING_TERMINATE_DAYS": {"DUNNING_TERMINATE_DAYS": "5"},
+		"STRIPE_WEBHOOK_SECRET":  {"STRIPE_SECRET_KEY": "sk_test_x"},
+		"PAYPAL_SECRET":          {"PAYPAL_CLIENT_ID": "abc"},
+		"SELLER_COUNTRY":         {"SELLER_COUNTRY": "USA"},
+	} {
+		if _, err := Load(env(m), "development"); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: err = %v, want one naming %s", m, err, name)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/pdf"
@@ -145,37 +144,9 @@ func (s *server) accountInvoicePDF(w http.ResponseWriter, r *http.Request) {
 	s.writeInvoicePDF(w, r, inv)
 }
 
-// invoiceBuyer is the customer as printed on the invoice: name, company and address from the profile.
-func (s *server) invoiceBuyer(r *http.Request, customerID int64) (pdf.Party, error) {
-	u, err := s.Store.UserByID(r.Context(), customerID)
-	if err != nil {
-		return pdf.Party{}, err
-	}
-	b := pdf.Party{Name: u.Name}
-	p, err := s.Store.ProfileByUser(r.Context(), customerID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return b, nil
-	case err != nil:
-		return pdf.Party{}, err
-	}
-	b.Company, b.Country = p.Company, p.Country
-	for _, l := range []string{p.Address1, p.Address2, strings.TrimSpace(strings.Join([]string{p.Postcode, p.City}, " ")), p.State} {
-		if l = strings.TrimSpace(l); l != "" {
-			b.Address = append(b.Address, l)
-		}
-	}
-	return b, nil
-}
-
 // writeInvoicePDF answers with the invoice rendered as a PDF attachment named after its number.
 func (s *server) writeInvoicePDF(w http.ResponseWriter, r *http.Request, inv store.Invoice) {
-	buyer, err := s.invoiceBuyer(r, inv.CustomerID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out, err := pdf.Invoice(pdf.FromStore(inv, invoiceSeller, buyer))
+	out, err := pdf.ForInvoice(r.Context(), s.Store, inv, invoiceSeller)
 	if err != nil {
 		s.fail(w, r, err)
 		return

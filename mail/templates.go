@@ -24,6 +24,38 @@ type view struct {
 	Link    string
 	TTL     string
 	Service ServiceAccess
+	Invoice InvoiceNotice
+}
+
+// InvoiceNotice is what an invoice mail says: which invoice, for how much, when due, and why it
+// is sent (Kind: "new", "reminder", "overdue", "suspended" or "receipt").
+type InvoiceNotice struct {
+	Kind       string
+	Number     string
+	Total      string // formatted, e.g. "USD 12.50"
+	Due        string // date, e.g. "2026-12-01"
+	AutoCharge bool   // a saved payment method will be charged on the due date
+	Note       string
+}
+
+// invoiceSubjects are the subject lines of the invoice mails by kind; %s is the invoice number.
+var invoiceSubjects = map[string]string{
+	"new":       "Invoice %s",
+	"reminder":  "Reminder: invoice %s is due soon",
+	"overdue":   "Invoice %s is overdue",
+	"suspended": "Service suspended: invoice %s is overdue",
+	"receipt":   "Payment received for invoice %s",
+}
+
+// Invoice is a mail about an invoice, with the invoice's PDF attached.
+func Invoice(to, name, link string, n InvoiceNotice, pdf []byte) Message {
+	subject, ok := invoiceSubjects[n.Kind]
+	if !ok {
+		subject = "Invoice %s"
+	}
+	m := render("invoice", to, view{Subject: fmt.Sprintf(subject, n.Number), Name: name, Link: link, Invoice: n})
+	m.Attachments = []Attachment{{Name: n.Number + ".pdf", ContentType: "application/pdf", Data: pdf}}
+	return m
 }
 
 // ServiceAccess is what a customer needs to reach a new service.

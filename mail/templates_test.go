@@ -112,3 +112,37 @@ func TestServiceReadyCarriesAccessDetailsAndEscapesThem(t *testing.T) {
 		t.Error("HTML body does not escape the hostname")
 	}
 }
+
+func TestInvoiceMailsAttachThePDFAndSayWhy(t *testing.T) {
+	pdf := []byte("%PDF-1.4 test")
+	link := "https://portal.example.com/account/invoices/7"
+	cases := map[string]struct{ subject, wording string }{
+		"new":       {"Invoice INV-1007", "is ready and due on 2026-12-01. We will charge your saved payment method"},
+		"reminder":  {"Reminder: invoice INV-1007 is due soon", "A reminder: invoice INV-1007"},
+		"overdue":   {"Invoice INV-1007 is overdue", "was due on 2026-12-01 and is still unpaid"},
+		"suspended": {"Service suspended: invoice INV-1007 is overdue", "is suspended"},
+		"receipt":   {"Payment received for invoice INV-1007", "we received your payment of USD 12.50"},
+	}
+	for kind, c := range cases {
+		t.Run(kind, func(t *testing.T) {
+			m := Invoice("bob@example.com", "Bob", link, InvoiceNotice{Kind: kind, Number: "INV-1007", Total: "USD 12.50",
+				Due: "2026-12-01", AutoCharge: true, Note: "Attempt 1 failed."}, pdf)
+			if m.Subject != c.subject {
+				t.Fatalf("subject = %q, want %q", m.Subject, c.subject)
+			}
+			if !strings.Contains(m.Text, c.wording) || !strings.Contains(m.Text, "Attempt 1 failed.") {
+				t.Fatalf("text body lacks %q or the note:\n%s", c.wording, m.Text)
+			}
+			if got := linkLine.FindAllStringSubmatch(m.Text, -1); len(got) != 1 || got[0][1] != link {
+				t.Fatalf("links = %q", got)
+			}
+			if len(m.Attachments) != 1 || m.Attachments[0].Name != "INV-1007.pdf" || m.Attachments[0].ContentType != "application/pdf" ||
+				string(m.Attachments[0].Data) != string(pdf) {
+				t.Fatalf("attachments = %+v", m.Attachments)
+			}
+			if !strings.Contains(m.HTML, "INV-1007") || !strings.Contains(m.HTML, `href="`+link+`"`) {
+				t.Fatalf("HTML body:\n%s", m.HTML)
+			}
+		})
+	}
+}

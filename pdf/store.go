@@ -1,6 +1,11 @@
 package pdf
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
 	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 )
@@ -30,4 +35,39 @@ func FromStore(inv store.Invoice, seller Party, buyer Party) InvoiceDoc {
 		}
 	}
 	return d
+}
+
+// Buyer is the customer as printed on an invoice: name, company, address and VAT id from the store.
+func Buyer(ctx context.Context, st *store.Store, customerID int64) (Party, error) {
+	u, err := st.UserByID(ctx, customerID)
+	if err != nil {
+		return Party{}, err
+	}
+	b := Party{Name: u.Name}
+	p, err := st.ProfileByUser(ctx, customerID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return b, nil
+	case err != nil:
+		return Party{}, err
+	}
+	b.Company, b.Country = p.Company, p.Country
+	for _, l := range []string{p.Address1, p.Address2, strings.TrimSpace(strings.Join([]string{p.Postcode, p.City}, " ")), p.State} {
+		if l = strings.TrimSpace(l); l != "" {
+			b.Address = append(b.Address, l)
+		}
+	}
+	if bp, err := st.BillingProfileOf(ctx, customerID); err == nil {
+		b.TaxID = bp.VATID
+	}
+	return b, nil
+}
+
+// ForInvoice renders a stored invoice for its customer.
+func ForInvoice(ctx context.Context, st *store.Store, inv store.Invoice, seller Party) ([]byte, error) {
+	buyer, err := Buyer(ctx, st, inv.CustomerID)
+	if err != nil {
+		return nil, fmt.Errorf("invoice %s buyer: %w", inv.Number, err)
+	}
+	return Invoice(FromStore(inv, seller, buyer))
 }

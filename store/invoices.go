@@ -727,3 +727,16 @@ func (s *Store) MarkWebhookProcessed(ctx context.Context, provider, eventID stri
 
 // optionalID is a nullable reference; 0 means none.
 func optionalID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+// InvoicePayments lists an invoice's payments, oldest first.
+func (s *Store) InvoicePayments(ctx context.Context, invoiceID int64) ([]Payment, error) {
+	var rows []paymentRow
+	if err := s.db.SelectContext(ctx, &rows, paymentSelect+` WHERE invoice_id = $1 ORDER BY id`, invoiceID); err != nil {
+		return nil, fmt.Errorf("payments of invoice %d: %w", invoiceID, err)
+	}
+	out := make([]Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.payment()
+	}
+	return out, nil
+}

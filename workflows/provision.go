@@ -67,6 +67,9 @@ type ProvisionOp struct {
 	ProductID int64  // the new product, for change-package
 	Reason    string // shown in the timeline, e.g. "overdue invoice 1042"
 	Actor     string // who asked: "admin:3", "billing", "customer:9"
+	// RequestID, when set, makes a repeated request (a retried activity) return the operation
+	// it queued the first time instead of queueing another.
+	RequestID string
 }
 
 // Resolution is an ops decision on a service that needs attention.
@@ -92,6 +95,8 @@ type ProvisionInput struct {
 	Status    string        // the service's status when this run starts
 	Queue     []ProvisionOp // operations not yet performed, oldest first
 	NextSeq   int
+	// Requests are the RequestIDs of recent operations, carried over by continue-as-new.
+	Requests []string
 	// StepTimeout bounds one panel call (and, halved, the build poll's heartbeat); a worker that
 	// dies mid-call is noticed after it. Zero means DefaultStepTimeout.
 	StepTimeout time.Duration
@@ -178,7 +183,12 @@ type provisioner struct {
 	attention   string
 	decision    *Resolution
 	completed   int
+	requests    map[string]ProvisionOp // by RequestID
+	requestLog  []string               // RequestIDs, oldest first, at most maxRequests
 }
+
+// maxRequests is how many request ids the workflow remembers for deduplication.
+const maxRequests = 64
 
 func newProvisioner(ctx workflow.Context, in ProvisionInput) (*provisioner, error) {
 	if in.ServiceID <= 0 {
@@ -194,6 +204,10 @@ func newProvisioner(ctx workflow.Context, in ProvisionInput) (*provisioner, erro
 		status:      in.Status,
 		queue:       append([]ProvisionOp(nil), in.Queue...),
 		nextSeq:     in.NextSeq,
+		requests:    map[string]ProvisionOp{},
+	}
+	for _, id := range in.Requests {
+		p.remember(ProvisionOp{RequestID: id})
 	}
 	if p.status == "" {
 		p.status = ServicePending
@@ -222,15 +236,35 @@ func newProvisioner(ctx workflow.Context, in ProvisionInput) (*provisioner, erro
 
 // enqueue accepts a validated request and returns it with its sequence number.
 func (p *provisioner) enqueue(ctx workflow.Context, op ProvisionOp) (ProvisionOp, error) {
+	if first, ok := p.requests[op.RequestID]; ok && op.RequestID != "" {
+		return first, nil
+	}
 	p.nextSeq++
 	op.Seq = p.nextSeq
 	p.queue = append(p.queue, op)
+	p.remember(op)
 	return op, nil
+}
+
+// remember records an operation's RequestID, forgetting the oldest beyond maxRequests.
+func (p *provisioner) remember(op ProvisionOp) {
+	if op.RequestID == "" {
+		return
+	}
+	p.requests[op.RequestID] = op
+	p.requestLog = append(p.requestLog, op.RequestID)
+	if len(p.requestLog) > maxRequests {
+		delete(p.requests, p.requestLog[0])
+		p.requestLog = p.requestLog[1:]
+	}
 }
 
 // validateRequest refuses operations that make no sense once the queue ahead of them has run,
 // so a bad request is answered at once and never enters history.
 func (p *provisioner) validateRequest(op ProvisionOp) error {
+	if _, ok := p.requests[op.RequestID]; ok && op.RequestID != "" {
+		return nil // a repeat: enqueue answers with the first operation
+	}
 	if p.ended() {
 		return fmt.Errorf("service %d is %s: no further operations", p.serviceID, p.status)
 	}
@@ -496,6 +530,7 @@ func (p *provisioner) continueAsNew(ctx workflow.Context) (ProvisionState, error
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return p.snapshot(), workflow.NewContinueAsNewError(ctx, Provision, ProvisionInput{
 		ServiceID: p.serviceID, Status: p.status, Queue: p.queue, NextSeq: p.nextSeq, StepTimeout: p.stepTimeout,
+		Requests: p.requestLog,
 	})
 }
 

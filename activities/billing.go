@@ -1,0 +1,388 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/gateways"
+	"github.com/ezscale/billing/mail"
+	"github.com/ezscale/billing/pdf"
+	"github.com/ezscale/billing/pricing"
+	"github.com/ezscale/billing/store"
+	"github.com/ezscale/billing/workflows"
+)
+
+// WorkflowStarter is the part of the Temporal client the billing activities use to reach the
+// provisioning workflow of a service.
+type WorkflowStarter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+}
+
+// Billing holds the dependencies of the subscription and dunning workflows' activities.
+type Billing struct {
+	Store     *store.Store
+	Pricer    *pricing.Pricer
+	Gateways  gateways.Registry
+	Mail      sender
+	Workflows WorkflowStarter
+	TaskQueue string
+	BaseURL   string
+	Seller    pdf.Party
+	// ProvisionStepTimeout is given to provisioning workflows started for new services.
+	ProvisionStepTimeout time.Duration
+}
+
+// permanent marks an error that retrying cannot fix.
+func permanent(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), workflows.BillingPermanentError, err)
+}
+
+// storeErr makes a missing row permanent and leaves other errors retryable.
+func storeErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvoiceState) {
+		return permanent(err)
+	}
+	return err
+}
+
+// LoadSubscription returns the stored facts a subscription workflow starts from.
+func (b *Billing) LoadSubscription(ctx context.Context, id int64) (workflows.SubscriptionFacts, error) {
+	sub, err := b.Store.SubscriptionByID(ctx, id)
+	if err != nil {
+		return workflows.SubscriptionFacts{}, storeErr(err)
+	}
+	f := workflows.SubscriptionFacts{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, ServiceID: sub.ServiceID.Int64,
+		ProductID: sub.ProductID, Cycle: sub.Cycle, Price: sub.Price(), Status: sub.Status,
+		PeriodStart: sub.PeriodStart.Time, PeriodEnd: sub.PeriodEnd.Time, AnchorDay: int(sub.AnchorDay.Int64)}
+	return f, nil
+}
+
+// InvoiceStatus says where an invoice stands.
+func (b *Billing) InvoiceStatus(ctx context.Context, id int64) (workflows.InvoiceFacts, error) {
+	inv, err := b.Store.Invoice(ctx, id)
+	if err != nil {
+		return workflows.InvoiceFacts{}, storeErr(err)
+	}
+	return invoiceFacts(inv), nil
+}
+
+func invoiceFacts(inv store.Invoice) workflows.InvoiceFacts {
+	f := workflows.InvoiceFacts{InvoiceID: inv.ID, Number: inv.Number, Status: inv.Status, Paid: inv.Paid(),
+		Total: inv.Totals.Total, Due: inv.Totals.Due, DueAt: inv.DueAt}
+	for _, l := range inv.Lines {
+		if l.Kind == billing.LineDiscount && l.CouponCode != "" && !slices.Contains(f.Coupons, l.CouponCode) {
+			f.Coupons = append(f.Coupons, l.CouponCode)
+		}
+	}
+	return f
+}
+
+// RecordSubscription writes a state change and its timeline entry once per key.
+func (b *Billing) RecordSubscription(ctx context.Context, r workflows.SubscriptionRecord) error {
+	c := store.SubscriptionChange{ID: r.SubscriptionID, Status: r.Status, PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd,
+		AnchorDay: r.AnchorDay, ProductID: r.ProductID, Price: r.Price, CancelAtPeriodEnd: r.CancelAtEnd,
+		CancelReason: r.CancelReason, Cancelled: r.Cancelled,
+		Event: store.SubscriptionEvent{Kind: r.Kind, Message: r.Message, Actor: r.Actor, WorkflowID: r.WorkflowID,
+			IdempotencyKey: sql.NullString{String: r.Key, Valid: r.Key != ""}}}
+	if len(r.CountCoupons) > 0 {
+		sub, err := b.Store.SubscriptionByID(ctx, r.SubscriptionID)
+		if err != nil {
+			return storeErr(err)
+		}
+		c.CouponCycles = map[string]int{}
+		for k, v := range sub.CouponCycles {
+			c.CouponCycles[k] = v
+		}
+		for _, code := range r.CountCoupons {
+			c.CouponCycles[code]++
+		}
+	}
+	return storeErr(b.Store.UpdateSubscription(ctx, c))
+}
+
+// SavePaymentMethod remembers the gateway, gateway customer and default payment method of the
+// payment that paid an invoice, for later off-session renewals.
+func (b *Billing) SavePaymentMethod(ctx context.Context, in workflows.PaymentMethodInput) error {
+	inv, err := b.Store.Invoice(ctx, in.InvoiceID)
+	if err != nil {
+		return storeErr(err)
+	}
+	pays, err := b.Store.InvoicePayments(ctx, inv.ID)
+	if err != nil {
+		return err
+	}
+	if len(pays) == 0 {
+		return nil // paid by credit: nothing to remember
+	}
+	gw, err := b.Gateways.Get(pays[len(pays)-1].Gateway)
+	if err != nil {
+		return nil // e.g. marked paid by staff ("manual"): renewals will not auto-charge
+	}
+	u, err := b.Store.UserByID(ctx, inv.CustomerID)
+	if err != nil {
+		return storeErr(err)
+	}
+	ref, err := gw.EnsureCustomer(ctx, gateways.Customer{ID: u.ID, Email: u.Email, Name: u.Name})
+	if err != nil {
+		return gatewayErr(err)
+	}
+	methods, err := gw.PaymentMethods(ctx, ref)
+	if err != nil {
+		return gatewayErr(err)
+	}
+	method := ""
+	for _, m := range methods {
+		if m.Default || method == "" {
+			method = m.Ref
+		}
+	}
+	return storeErr(b.Store.SetSubscriptionPaymentMethod(ctx, in.SubscriptionID, gw.Name(), ref, method))
+}
+
+// gatewayErr keeps temporary gateway failures retryable and makes the rest permanent.
+func gatewayErr(err error) error {
+	if gateways.Retryable(err) {
+		return err
+	}
+	return permanent(err)
+}
+
+// renewalKey is the idempotency key of the invoice for the period starting at start.
+func renewalKey(subID int64, start time.Time) string {
+	return fmt.Sprintf("%s:renewal:%d", workflows.SubscriptionID(subID), start.UTC().Unix())
+}
+
+// CreateRenewal issues the invoice for the next period, once per period.
+func (b *Billing) CreateRenewal(ctx context.Context, in workflows.RenewalInput) (workflows.InvoiceFacts, error) {
+	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
+	if err != nil {
+		return workflows.InvoiceFacts{}, storeErr(err)
+	}
+	q, err := b.Pricer.Renewal(ctx, sub, in.PeriodStart, in.PeriodEnd, in.Now)
+	if err != nil {
+		return workflows.InvoiceFacts{}, permanent(err)
+	}
+	inv, err := b.Store.CreateInvoice(ctx, store.NewInvoice{
+		CustomerID: sub.CustomerID, Currency: sub.Currency, Lines: q.Invoice.Lines, ReverseCharge: q.Invoice.ReverseCharge,
+		Notes: q.Invoice.Notes, DueAt: in.PeriodStart, IdempotencyKey: renewalKey(sub.ID, in.PeriodStart),
+		CreatedBy: in.WorkflowID, SubscriptionID: sub.ID, ServiceID: sub.ServiceID.Int64, CreditUsed: q.CreditUsed,
+	})
+	if err != nil {
+		if errors.Is(err, billing.ErrInsufficientCredit) { // credit was spent meanwhile: price again
+			return workflows.InvoiceFacts{}, err
+		}
+		return workflows.InvoiceFacts{}, storeErr(err)
+	}
+	return invoiceFacts(inv), nil
+}
+
+// PreviewRenewal prices the next renewal without saving anything.
+func (b *Billing) PreviewRenewal(ctx context.Context, in workflows.RenewalInput) (workflows.NextInvoice, error) {
+	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
+	if err != nil {
+		return workflows.NextInvoice{}, storeErr(err)
+	}
+	q, err := b.Pricer.Renewal(ctx, sub, in.PeriodStart, in.PeriodEnd, in.Now)
+	if err != nil {
+		return workflows.NextInvoice{}, permanent(err)
+	}
+	n := workflows.NextInvoice{Due: in.PeriodStart, Total: q.Total()}
+	n.Subtotal, _ = q.Invoice.Subtotal()
+	n.Discount, _ = q.Invoice.DiscountTotal()
+	n.Tax, _ = q.Invoice.TaxTotal()
+	return n, nil
+}
+
+// SendInvoiceMail mails the customer about an invoice with its PDF attached.
+func (b *Billing) SendInvoiceMail(ctx context.Context, m workflows.InvoiceMail) error {
+	inv, err := b.Store.Invoice(ctx, m.InvoiceID)
+	if err != nil {
+		return storeErr(err)
+	}
+	u, err := b.Store.UserByID(ctx, inv.CustomerID)
+	if err != nil {
+		return storeErr(err)
+	}
+	doc, err := pdf.ForInvoice(ctx, b.Store, inv, b.Seller)
+	if err != nil {
+		return permanent(err)
+	}
+	n := mail.InvoiceNotice{Kind: m.Kind, Number: inv.Number, Total: inv.Totals.Total.String(),
+		Due: inv.DueAt.UTC().Format(time.DateOnly), Note: m.Note}
+	if m.Kind == workflows.InvoiceMailReceipt {
+		n.Total = inv.Totals.Paid.String()
+	}
+	if inv.SubscriptionID.Valid && m.Kind == workflows.InvoiceMailNew {
+		if sub, err := b.Store.SubscriptionByID(ctx, inv.SubscriptionID.Int64); err == nil {
+			n.AutoCharge = sub.PaymentMethodRef != ""
+		}
+	}
+	link := b.BaseURL + "/account/invoices/" + strconv.FormatInt(inv.ID, 10)
+	if err := b.Mail.Send(ctx, mail.Invoice(u.Email, u.Name, link, n, doc)); err != nil {
+		return fmt.Errorf("mail invoice %s (%s): %w", inv.Number, m.Kind, err)
+	}
+	return nil
+}
+
+// ChargeInvoice charges an invoice's amount due on the subscription's saved payment method and
+// records the payment. A refused charge is an outcome, not an error; a temporary gateway
+// failure is an error so the activity retries with the same idempotency key.
+func (b *Billing) ChargeInvoice(ctx context.Context, in workflows.ChargeInput) (workflows.PaymentOutcome, error) {
+	out := workflows.PaymentOutcome{InvoiceID: in.InvoiceID}
+	inv, err := b.Store.Invoice(ctx, in.InvoiceID)
+	if err != nil {
+		return out, storeErr(err)
+	}
+	if inv.Paid() {
+		out.Paid = true
+		return out, nil
+	}
+	if inv.Status == store.StatusCancelled {
+		out.Failure = "the invoice is cancelled"
+		return out, nil
+	}
+	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
+	if err != nil {
+		return out, storeErr(err)
+	}
+	if sub.PaymentMethodRef == "" {
+		out.Failure = "no saved payment method"
+		return out, nil
+	}
+	gw, err := b.Gateways.Get(sub.Gateway)
+	if err != nil {
+		out.Failure = err.Error()
+		return out, nil
+	}
+	ch, err := gw.ChargeSaved(ctx, gateways.ChargeRequest{InvoiceID: inv.ID, CustomerRef: sub.GatewayCustomerRef,
+		PaymentMethodRef: sub.PaymentMethodRef, Amount: inv.Totals.Due, Description: "Invoice " + inv.Number,
+		IdempotencyKey: in.IdempotencyKey})
+	switch {
+	case gateways.Retryable(err):
+		return out, err
+	case err != nil:
+		out.Failure = chargeFailure(err)
+		return out, nil
+	case ch.Status != gateways.ChargeSucceeded:
+		out.Failure = "the payment is pending at the gateway"
+		return out, nil
+	}
+	if _, err := b.Store.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: gw.Name(), GatewayTxnID: ch.Ref,
+		Amount: ch.Amount, CreatedBy: in.CreatedBy}); err != nil {
+		return out, storeErr(err)
+	}
+	out.Paid, out.PaymentRef = true, ch.Ref
+	return out, nil
+}
+
+// chargeFailure is a short reason for a refused charge, for the timeline and the customer.
+func chargeFailure(err error) string {
+	var ge *gateways.Error
+	switch {
+	case errors.Is(err, gateways.ErrAuthenticationRequired):
+		return "your bank asks you to confirm the payment; pay the invoice in your account"
+	case errors.As(err, &ge) && ge.DeclineCode != "":
+		return "declined (" + ge.DeclineCode + ")"
+	case errors.Is(err, gateways.ErrDeclined):
+		return "declined by the card issuer"
+	}
+	return err.Error()
+}
+
+// PlanChange prices a plan change; an upgrade gets an invoice for the difference, a downgrade
+// credits the unused value to the account. Both are keyed so a retry does it once.
+func (b *Billing) PlanChange(ctx context.Context, in workflows.PlanChangeInput) (workflows.PlanChangeResult, error) {
+	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
+	if err != nil {
+		return workflows.PlanChangeResult{}, storeErr(err)
+	}
+	c, err := b.Pricer.PlanChange(ctx, sub, in.ProductID, in.At)
+	if err != nil {
+		return workflows.PlanChangeResult{}, permanent(err)
+	}
+	res := workflows.PlanChangeResult{ProductID: in.ProductID, Net: c.Proration.Net, NewPrice: c.NewPrice}
+	switch {
+	case c.Proration.Net.IsPositive():
+		inv, err := b.Store.CreateInvoice(ctx, store.NewInvoice{CustomerID: sub.CustomerID, Currency: sub.Currency,
+			Lines: c.Quote.Invoice.Lines, ReverseCharge: c.Quote.Invoice.ReverseCharge, Notes: c.Quote.Invoice.Notes,
+			DueAt: in.At, IdempotencyKey: in.Key, CreatedBy: in.WorkflowID, SubscriptionID: sub.ID,
+			ServiceID: sub.ServiceID.Int64, CreditUsed: c.Quote.CreditUsed})
+		if err != nil {
+			return res, storeErr(err)
+		}
+		res.InvoiceID = inv.ID
+		if inv.Paid() { // covered by credit
+			res.InvoiceID = 0
+		}
+	case c.Proration.Net.IsNegative():
+		credit, _ := c.Proration.Net.Neg()
+		if _, err := b.Store.AddCredit(ctx, store.CreditChange{CustomerID: sub.CustomerID, Amount: credit,
+			Note:      fmt.Sprintf("downgrade to %s: %d unused days", c.Product.Name, c.Proration.RemainingDays),
+			CreatedBy: in.WorkflowID, IdempotencyKey: in.Key}); err != nil {
+			return res, storeErr(err)
+		}
+	}
+	return res, nil
+}
+
+// CancelInvoice withdraws an unpaid invoice; a paid one is left alone.
+func (b *Billing) CancelInvoice(ctx context.Context, id int64) error {
+	err := b.Store.CancelInvoice(ctx, id)
+	if errors.Is(err, store.ErrInvoiceState) {
+		return nil
+	}
+	return storeErr(err)
+}
+
+// RequestProvisioning starts the service's provisioning workflow (create) or sends it an
+// operation. RequestID makes a retried request a no-op; a refused one is permanent.
+func (b *Billing) RequestProvisioning(ctx context.Context, r workflows.ProvisioningRequest) error {
+	if r.Op.Kind == workflows.OpCreate {
+		svc, err := b.Store.ServiceByID(ctx, r.ServiceID)
+		if err != nil {
+			return storeErr(err)
+		}
+		opts := workflows.ProvisionStartOptions(svc.ID, svc.CustomerID, svc.PanelType, b.TaskQueue)
+		_, err = b.Workflows.ExecuteWorkflow(ctx, opts, workflows.Provision, workflows.ProvisionInput{
+			ServiceID: svc.ID, Queue: []workflows.ProvisionOp{r.Op}, StepTimeout: b.ProvisionStepTimeout})
+		if err != nil {
+			return fmt.Errorf("start %s: %w", workflows.ProvisionID(svc.ID), err)
+		}
+		return nil
+	}
+	h, err := b.Workflows.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.ProvisionID(r.ServiceID), UpdateName: workflows.UpdateProvisionRequest,
+		Args: []any{r.Op}, WaitForStage: client.WorkflowUpdateStageAccepted,
+	})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) { // the service's provisioning has ended (terminated, abandoned)
+		return permanent(fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), err))
+	}
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), err)
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		return permanent(fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), err))
+	}
+	return nil
+}
+
+// DunningPlan returns the customer's overrides of the suspension and termination days.
+func (b *Billing) DunningPlan(ctx context.Context, customerID int64) (workflows.DunningSchedule, error) {
+	p, err := b.Store.BillingProfileOf(ctx, customerID)
+	if err != nil {
+		return workflows.DunningSchedule{}, storeErr(err)
+	}
+	return workflows.DunningSchedule{SuspendDays: int(p.DunningSuspendDays.Int64), TerminateDays: int(p.DunningTerminateDays.Int64)}, nil
+}
