@@ -5,6 +5,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -86,7 +87,9 @@ type Gateways struct {
 	// production only with SANDBOX_GATEWAY=true. SandboxSecret signs its webhooks.
 	Sandbox       bool
 	SandboxSecret []byte
-	StripeSecretKey, StripeWebhookSecret, StripeAPIBase string
+	// SandboxAPIKey lets a worker process reach the sandbox hosted by the web process.
+	SandboxAPIKey                                                string
+	StripeSecretKey, StripeWebhookSecret, StripeAPIBase          string
 	PayPalClientID, PayPalSecret, PayPalWebhookID, PayPalAPIBase string
 }
 
@@ -137,6 +140,7 @@ func Vars() []Var {
 		{"DEFAULT_GATEWAY", "sandbox in development, else the first configured", "gateway offered first at checkout"},
 		{"SANDBOX_GATEWAY", "true in development", "offer the built-in test-card gateway"},
 		{"SANDBOX_WEBHOOK_SECRET", "(derived from APP_KEY)", "signs the sandbox gateway's webhooks"},
+		{"SANDBOX_API_KEY", "(derived from APP_KEY)", "lets workers reach the sandbox gateway hosted by the web server"},
 		{"STRIPE_SECRET_KEY", "", "enables Stripe (sk_live_... or sk_test_...)"},
 		{"STRIPE_WEBHOOK_SECRET", "", "whsec_... of the /webhooks/stripe endpoint"},
 		{"STRIPE_API_BASE", "https://api.stripe.com", "Stripe API root (stripe-mock in tests)"},
@@ -399,6 +403,12 @@ func (c *Config) loadBilling(get func(name, def string) string) []error {
 	} else {
 		sum := sha256.Sum256(append([]byte("sandbox-webhook:"), c.AppKey...))
 		g.SandboxSecret = sum[:]
+	}
+	if k := get("SANDBOX_API_KEY", ""); k != "" {
+		g.SandboxAPIKey = k
+	} else {
+		sum := sha256.Sum256(append([]byte("sandbox-api:"), c.AppKey...))
+		g.SandboxAPIKey = hex.EncodeToString(sum[:])
 	}
 	g.StripeSecretKey, g.StripeWebhookSecret = get("STRIPE_SECRET_KEY", ""), get("STRIPE_WEBHOOK_SECRET", "")
 	g.StripeAPIBase = strings.TrimRight(get("STRIPE_API_BASE", ""), "/")

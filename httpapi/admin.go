@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
@@ -20,10 +22,12 @@ func (s *server) adminDashboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	entries, err := s.Store.AuditLog(ctx, 10)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	var entries []store.AuditEntry
+	if hasPermission(currentUser(r).Role, permAuditView) {
+		if entries, err = s.Store.AuditLog(ctx, 10); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	s.render(w, r, http.StatusOK, "admin_dashboard", s.page(r, "Admin dashboard", web.AdminDashboard{
 		Customers: counts.Customers, Unverified: counts.Unverified, Staff: counts.Staff,
@@ -31,13 +35,59 @@ func (s *server) adminDashboard(w http.ResponseWriter, r *http.Request) {
 	}))
 }
 
+// auditPageSize is how many entries one page of the audit log shows.
+const auditPageSize = 50
+
+// adminAudit is the audit log with filters (actor, action prefix, target, date range,
+// impersonated only), newest first, paged by keyset: ?before=<id of the last entry shown>.
 func (s *server) adminAudit(w http.ResponseWriter, r *http.Request) {
-	entries, err := s.Store.AuditLog(r.Context(), 200)
+	q := r.URL.Query()
+	p := s.page(r, "Audit log", nil)
+	f := store.AuditFilter{
+		Actor: strings.TrimSpace(q.Get("actor")), ActionPrefix: strings.TrimSpace(q.Get("action")),
+		Target: strings.TrimSpace(q.Get("target")), Impersonated: q.Get("impersonated") == "on", Limit: auditPageSize,
+	}
+	for _, k := range []string{"actor", "action", "target", "from", "to", "impersonated"} {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			p.Form[k] = v
+		}
+	}
+	for _, d := range []struct {
+		key string
+		at  *time.Time
+		end bool
+	}{{"from", &f.From, false}, {"to", &f.To, true}} {
+		v := strings.TrimSpace(q.Get(d.key))
+		if v == "" {
+			continue
+		}
+		day, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			p.Errors[d.key] = "Use a date such as 2026-03-31."
+			continue
+		}
+		if d.end { // "to" includes the whole day
+			day = day.AddDate(0, 0, 1)
+		}
+		*d.at = day
+	}
+	f.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	entries, more, err := s.Store.SearchAudit(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "admin_audit", s.page(r, "Audit log", web.AuditLog{Entries: auditRows(entries)}))
+	view := web.AuditLog{Entries: auditRows(entries), Filtered: len(p.Form) > 0}
+	q.Del("before")
+	if f.Before > 0 {
+		view.FirstURL = "/admin/audit?" + q.Encode()
+	}
+	if more {
+		q.Set("before", strconv.FormatInt(entries[len(entries)-1].ID, 10))
+		view.OlderURL = "/admin/audit?" + q.Encode()
+	}
+	p.Data = view
+	s.render(w, r, http.StatusOK, "admin_audit", p)
 }
 
 func auditRows(in []store.AuditEntry) []web.AuditRow {
@@ -50,7 +100,7 @@ func auditRows(in []store.AuditEntry) []web.AuditRow {
 		if actor == "" {
 			actor = "system"
 		}
-		out = append(out, web.AuditRow{At: e.At, Actor: actor, Action: e.Action, Target: e.Target, IP: e.IP})
+		out = append(out, web.AuditRow{At: e.At, Actor: actor, Impersonator: e.ImpersonatorEmail, Action: e.Action, Target: e.Target, IP: e.IP})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/ezscale/billing/pdf"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
+	"github.com/ezscale/billing/workflows"
 )
 
 // invoiceSeller is the seller printed on every invoice PDF.
@@ -94,6 +96,14 @@ func invoiceDone(code string) string {
 		return "The invoice was already paid; nothing changed."
 	case "cancelled":
 		return "The invoice is cancelled."
+	case "refunded":
+		return "The refund is recorded."
+	case "credited":
+		return "The credit was added to the customer's account."
+	case "credit-invalid":
+		return "The credit was not added: enter a positive amount."
+	case "credit-note":
+		return "The credit was not added: say why in the note."
 	}
 	return ""
 }
@@ -230,6 +240,33 @@ func (s *server) renderAdminInvoice(w http.ResponseWriter, r *http.Request, inv 
 		CanPay:    inv.Status != billing.StatusDraft && inv.Status != store.StatusCancelled && inv.Totals.Due.IsPositive(),
 		CanCancel: (inv.Status == billing.StatusDraft || inv.Status == billing.StatusUnpaid) && inv.Totals.Paid.IsZero(),
 	}
+	v.Currency, v.Nonce, v.SubscriptionID = inv.Currency, rand.Text(), inv.SubscriptionID.Int64
+	pays, err := s.Store.InvoicePayments(r.Context(), inv.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	refunds, err := s.Store.InvoiceRefunds(r.Context(), inv.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, pay := range pays {
+		row := web.PaymentRow{Gateway: pay.Gateway, Ref: pay.GatewayTxnID, Amount: money(pay.Amount), At: pay.CreatedAt}
+		var back int64
+		for _, rf := range refunds {
+			if rf.PaymentID == pay.ID {
+				back += rf.Amount.Amount
+			}
+		}
+		if back > 0 {
+			row.Refunded = money(billing.Money{Amount: back, Currency: pay.Amount.Currency})
+		}
+		v.Payments = append(v.Payments, row)
+	}
+	if _, left, ok := refundablePayment(pays, refunds); ok {
+		v.RefundLeft = left.Decimal()
+	}
 	p := s.page(r, "Invoice "+inv.Number, v)
 	p.Error = errMsg
 	if p.Flash == "" {
@@ -279,6 +316,10 @@ func (s *server) adminMarkInvoicePaid(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.fail(w, r, err)
 		return
+	}
+	if err := s.signalInvoicePaid(r.Context(), inv, workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: "manual",
+		PaymentRef: res.Payment.GatewayTxnID, EventID: "admin:" + strconv.FormatInt(res.Payment.ID, 10)}); err != nil {
+		s.Log.Warn("invoice paid by staff but its subscription was not told", "invoice", inv.ID, "error", err)
 	}
 	done := "paid"
 	if res.AlreadyRecorded {

@@ -140,12 +140,41 @@ func (s *server) auditAdminWrites(next http.Handler) http.Handler {
 	})
 }
 
-// audit writes an audit entry for the current user; failures are logged, never shown.
+// auditImpersonatedWrites records every state-changing request a customer session makes while a
+// member of staff is impersonating the customer, naming both (audit adds the impersonator), so
+// nothing staff do as a customer goes unrecorded, whatever the handler audits itself. The
+// customer's password is the one thing staff may not change this way: knowing it would let them
+// sign in as the customer later, outside any impersonation record.
+func (s *server) auditImpersonatedWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if impersonator(r) == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == "/account/password" {
+			s.audit(r, "impersonated.refused", r.URL.Path, nil)
+			s.renderError(w, r, http.StatusForbidden, "Not while signed in as the customer",
+				"Staff cannot change a customer's password while signed in as them. The customer can reset it from the login page.")
+			return
+		}
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		details, _ := json.Marshal(map[string]any{"status": ww.Status()})
+		s.audit(r, "impersonated."+r.Method, r.URL.Path, details)
+	})
+}
+
+// audit writes an audit entry for the current user (and the member of staff impersonating them,
+// if any); failures are logged, never shown.
 func (s *server) audit(r *http.Request, action, target string, details []byte) {
 	e := store.AuditEntry{Action: action, Target: target, IP: clientIP(r), UserAgent: r.UserAgent(), Details: details}
 	if u := currentUser(r); u != nil {
 		e.ActorID.Int64, e.ActorID.Valid = u.ID, true
 		e.ActorEmail = u.Email
+	}
+	if staff := impersonator(r); staff != nil {
+		e.ImpersonatorID.Int64, e.ImpersonatorID.Valid = staff.ID, true
+		e.ImpersonatorEmail = staff.Email
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()

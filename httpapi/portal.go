@@ -23,6 +23,10 @@ func (s *server) accountDashboard(w http.ResponseWriter, r *http.Request) {
 	for _, svc := range list {
 		v.Services = append(v.Services, serviceRow(svc))
 	}
+	if v.Subscriptions, err = s.subscriptionRows(r.Context(), u.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "account_dashboard", s.page(r, "Dashboard", v))
 }
 

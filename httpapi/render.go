@@ -22,6 +22,10 @@ func notice(code string) string {
 		return "Your profile has been saved."
 	case "logged-out":
 		return "You have been logged out."
+	case "staff-created":
+		return "The staff member has been added. They can log in with the password you chose."
+	case "staff-role-changed":
+		return "The role has been changed; it applies from their next click."
 	}
 	return ""
 }
@@ -40,7 +44,10 @@ func (s *server) page(r *http.Request, title string, data any) web.Page {
 		Data:    data,
 	}
 	if u := currentUser(r); u != nil {
-		p.Viewer = &web.Viewer{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, Verified: u.Verified()}
+		p.Viewer = &web.Viewer{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, Verified: u.Verified(), Perms: permissionSet(u.Role), RoleLabel: roleLabel(u.Role)}
+		if staff := impersonator(r); staff != nil {
+			p.Impersonation = &web.Impersonation{Customer: u.Name + " (" + u.Email + ")", Staff: staff.Name + " (" + staff.Email + ")"}
+		}
 	}
 	return p
 }

@@ -18,12 +18,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/ezscale/billing/gateways"
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
 	"github.com/ezscale/billing/panels"
+	"github.com/ezscale/billing/pricing"
 	"github.com/ezscale/billing/secrets"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
+	"github.com/ezscale/billing/workflows"
 )
 
 // Workflows is the part of the Temporal client the handlers use: start, signal, health.
@@ -65,6 +68,10 @@ type Settings struct {
 	Namespace     string
 	// ProvisionStepTimeout is passed to new provisioning workflows (zero: the workflow's default).
 	ProvisionStepTimeout time.Duration
+	// Billing are the timings passed to new subscription workflows (zero fields: the defaults).
+	Billing workflows.Timings
+	// DefaultGateway is the gateway checkout offers first, e.g. "sandbox" in development.
+	DefaultGateway string
 }
 
 // Deps are the server's collaborators. Sink is set only in development mode (it enables /dev/mail).
@@ -77,7 +84,13 @@ type Deps struct {
 	Sink      *sink.Sink
 	Control   ServiceControl
 	Secrets   *secrets.Box
-	Settings  Settings
+	// Gateways are the configured payment gateways by name; Pricer prices checkout, plan
+	// changes and previews.
+	Gateways gateways.Registry
+	Pricer   *pricing.Pricer
+	// Sandbox, when set (development and tests), serves the sandbox gateway's hosted pages at /sandbox/.
+	Sandbox  http.Handler
+	Settings Settings
 	// Registry collects the metrics served on /metrics; a fresh one is made when nil.
 	Registry *prometheus.Registry
 }
@@ -104,9 +117,13 @@ func New(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.recoverer, s.observe, securityHeaders)
 	r.Get("/healthz", s.healthz)
+	if d.Sandbox != nil {
+		r.Mount("/sandbox/", d.Sandbox)
+	}
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	r.Handle("/static/*", http.StripPrefix("/static/", web.Static()))
+	r.Method(http.MethodPost, "/webhooks/{provider}", s.webhooks()) // gateways post without cookies: no session, no CSRF
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.loadSession, s.csrf)
@@ -129,9 +146,14 @@ func New(d Deps) http.Handler {
 		r.Get("/reset", s.resetForm)
 		r.Post("/reset", s.reset)
 		r.Post("/theme", s.setTheme)
+		r.Post("/impersonation/exit", s.exitImpersonation)
+		r.Get("/order", s.orderCatalog)
+		r.With(s.requireUser).Get("/order/{id}", s.orderForm)
+		r.With(s.requireUser).Post("/order/{id}/review", s.orderReview)
+		r.With(s.requireUser, s.auditImpersonatedWrites).Post("/order/{id}/place", s.orderPlace)
 
 		r.Route("/account", func(r chi.Router) {
-			r.Use(s.requireUser)
+			r.Use(s.requireUser, s.auditImpersonatedWrites)
 			r.Get("/", s.accountDashboard)
 			r.Get("/profile", s.profileForm)
 			r.Post("/profile", s.updateProfile)
@@ -143,40 +165,59 @@ func New(d Deps) http.Handler {
 			r.Get("/invoices", s.accountInvoices)
 			r.Get("/invoices/{id}", s.accountInvoice)
 			r.Get("/invoices/{id}/pdf", s.accountInvoicePDF)
+			r.Get("/invoices/{id}/pay", s.invoicePayForm)
+			r.Post("/invoices/{id}/pay", s.invoicePay)
+			r.Get("/subscriptions", s.accountSubscriptions)
+			r.Get("/subscriptions/{id}", s.accountSubscription)
+			r.Get("/subscriptions/{id}/change", s.planChangePreview)
+			r.Post("/subscriptions/{id}/change", s.changePlan)
+			r.Post("/subscriptions/{id}/cancel", s.cancelSubscription)
+			r.Get("/payment-methods", s.accountPaymentMethods)
+			r.Post("/payment-methods/default", s.setDefaultPaymentMethod)
+			r.Post("/payment-methods/remove", s.removePaymentMethod)
 		})
 
 		r.Route("/admin", func(r chi.Router) {
 			r.Use(s.requireStaff, s.auditAdminWrites)
-			r.Get("/", s.adminDashboard)
-			r.Get("/audit", s.adminAudit)
-			r.Get("/services", s.adminServices)
-			r.Get("/services/new", s.adminServiceForm)
-			r.Post("/services", s.adminCreateService)
-			r.Get("/services/{id}", s.adminService)
-			r.Post("/services/{id}/{action}", s.adminServiceAction)
-			r.Get("/panels", s.adminPanels)
-			r.Get("/panels/new", s.adminPanelForm)
-			r.Post("/panels", s.adminSavePanel)
-			r.Get("/panels/{id}", s.adminPanelForm)
-			r.Post("/panels/{id}", s.adminSavePanel)
-			r.Post("/panels/{id}/test", s.adminTestPanel)
-			r.Get("/products", s.adminProducts)
-			r.Get("/products/{id}/panel", s.adminProductPanelForm)
-			r.Post("/products/{id}/panel", s.adminSaveProductPanel)
-			r.Get("/catalog", s.adminCatalog)
-			r.Get("/catalog/groups/new", s.adminCatalogGroupForm)
-			r.Post("/catalog/groups", s.adminSaveCatalogGroup)
-			r.Get("/catalog/groups/{id}", s.adminCatalogGroupForm)
-			r.Post("/catalog/groups/{id}", s.adminSaveCatalogGroup)
-			r.Get("/catalog/products/new", s.adminCatalogProductForm)
-			r.Post("/catalog/products", s.adminSaveCatalogProduct)
-			r.Get("/catalog/products/{id}", s.adminCatalogProductForm)
-			r.Post("/catalog/products/{id}", s.adminSaveCatalogProduct)
-			r.Get("/invoices", s.adminInvoices)
-			r.Get("/invoices/{id}", s.adminInvoice)
-			r.Get("/invoices/{id}/pdf", s.adminInvoicePDF)
-			r.Post("/invoices/{id}/mark-paid", s.adminMarkInvoicePaid)
-			r.Post("/invoices/{id}/cancel", s.adminCancelInvoice)
+			r.Get("/", s.can(permDashboard, s.adminDashboard))
+			r.Get("/audit", s.can(permAuditView, s.adminAudit))
+			r.Get("/staff", s.can(permStaffManage, s.adminStaff))
+			r.Post("/staff", s.can(permStaffManage, s.adminCreateStaff))
+			r.Post("/staff/{id}/role", s.can(permStaffManage, s.adminSetStaffRole))
+			r.Post("/customers/{id}/impersonate", s.can(permCustomersImpersonate, s.startImpersonation))
+			r.Get("/services", s.can(permServicesView, s.adminServices))
+			r.Get("/services/new", s.can(permServicesManage, s.adminServiceForm))
+			r.Post("/services", s.can(permServicesManage, s.adminCreateService))
+			r.Get("/services/{id}", s.can(permServicesView, s.adminService))
+			r.Post("/services/{id}/{action}", s.canFor(serviceActionPermission, s.adminServiceAction))
+			r.Get("/panels", s.can(permPanels, s.adminPanels))
+			r.Get("/panels/new", s.can(permPanels, s.adminPanelForm))
+			r.Post("/panels", s.can(permPanels, s.adminSavePanel))
+			r.Get("/panels/{id}", s.can(permPanels, s.adminPanelForm))
+			r.Post("/panels/{id}", s.can(permPanels, s.adminSavePanel))
+			r.Post("/panels/{id}/test", s.can(permPanels, s.adminTestPanel))
+			r.Get("/products", s.can(permPanels, s.adminProducts))
+			r.Get("/products/{id}/panel", s.can(permPanels, s.adminProductPanelForm))
+			r.Post("/products/{id}/panel", s.can(permPanels, s.adminSaveProductPanel))
+			r.Get("/catalog", s.can(permCatalogView, s.adminCatalog))
+			r.Get("/catalog/groups/new", s.can(permCatalogEdit, s.adminCatalogGroupForm))
+			r.Post("/catalog/groups", s.can(permCatalogEdit, s.adminSaveCatalogGroup))
+			r.Get("/catalog/groups/{id}", s.can(permCatalogEdit, s.adminCatalogGroupForm))
+			r.Post("/catalog/groups/{id}", s.can(permCatalogEdit, s.adminSaveCatalogGroup))
+			r.Get("/catalog/products/new", s.can(permCatalogEdit, s.adminCatalogProductForm))
+			r.Post("/catalog/products", s.can(permCatalogEdit, s.adminSaveCatalogProduct))
+			r.Get("/catalog/products/{id}", s.can(permCatalogEdit, s.adminCatalogProductForm))
+			r.Post("/catalog/products/{id}", s.can(permCatalogEdit, s.adminSaveCatalogProduct))
+			r.Get("/invoices", s.can(permInvoicesView, s.adminInvoices))
+			r.Get("/invoices/{id}", s.can(permInvoicesView, s.adminInvoice))
+			r.Get("/invoices/{id}/pdf", s.can(permInvoicesView, s.adminInvoicePDF))
+			r.Post("/invoices/{id}/mark-paid", s.can(permInvoicesManage, s.adminMarkInvoicePaid))
+			r.Post("/invoices/{id}/cancel", s.can(permInvoicesManage, s.adminCancelInvoice))
+			r.Post("/invoices/{id}/refund", s.can(permInvoicesManage, s.adminRefundInvoice))
+			r.Post("/customers/{id}/credit", s.can(permCustomersCredit, s.adminAddCredit))
+			r.Get("/subscriptions", s.can(permServicesView, s.adminSubscriptions))
+			r.Get("/subscriptions/{id}", s.can(permServicesView, s.adminSubscription))
+			r.Post("/subscriptions/{id}/{action}", s.canFor(subscriptionActionPermission, s.adminSubscriptionAction))
 		})
 
 		if d.Sink != nil {

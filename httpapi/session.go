@@ -28,6 +28,7 @@ const (
 	userKey ctxKey = iota
 	sessionKey
 	csrfKey
+	impersonatorKey
 )
 
 // currentUser is the logged-in user, or nil.
@@ -42,7 +43,14 @@ func currentSession(r *http.Request) []byte {
 	return h
 }
 
-// loadSession resolves the session cookie to a user. An unknown or expired cookie is cleared.
+// impersonator is the member of staff acting as the signed-in customer, or nil in the user's own session.
+func impersonator(r *http.Request) *store.User {
+	u, _ := r.Context().Value(impersonatorKey).(*store.User)
+	return u
+}
+
+// loadSession resolves the session cookie to a user (and, in an impersonation session, the member
+// of staff acting). An unknown or expired cookie is cleared.
 func (s *server) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
@@ -51,7 +59,11 @@ func (s *server) loadSession(next http.Handler) http.Handler {
 			return
 		}
 		hash := auth.HashSecret(c.Value)
-		_, u, err := s.Store.SessionUser(r.Context(), hash, s.Settings.SessionLifetime)
+		sess, u, err := s.Store.SessionUser(r.Context(), hash, s.Settings.SessionLifetime)
+		var staff store.User
+		if err == nil && sess.ImpersonatorID.Valid {
+			staff, err = s.Store.UserByID(r.Context(), sess.ImpersonatorID.Int64)
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			s.clearCookie(w, sessionCookie)
@@ -61,6 +73,9 @@ func (s *server) loadSession(next http.Handler) http.Handler {
 		default:
 			ctx := context.WithValue(r.Context(), userKey, &u)
 			ctx = context.WithValue(ctx, sessionKey, hash)
+			if sess.ImpersonatorID.Valid {
+				ctx = context.WithValue(ctx, impersonatorKey, &staff)
+			}
 			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
@@ -69,6 +84,11 @@ func (s *server) loadSession(next http.Handler) http.Handler {
 
 // startSession logs u in: a new session id replaces any previous one (rotation defeats fixation).
 func (s *server) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
+	return s.startSessionAs(w, r, u, nil)
+}
+
+// startSessionAs is startSession for a session in which staff act as u; staff nil is u's own session.
+func (s *server) startSessionAs(w http.ResponseWriter, r *http.Request, u store.User, staff *store.User) error {
 	secret, hash, err := auth.NewSecret()
 	if err != nil {
 		return err
@@ -76,6 +96,9 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 	sess := store.Session{
 		IDHash: hash, UserID: u.ID, IP: clientIP(r), UserAgent: truncate(r.UserAgent(), 512),
 		ExpiresAt: time.Now().Add(s.Settings.SessionLifetime),
+	}
+	if staff != nil {
+		sess.ImpersonatorID.Int64, sess.ImpersonatorID.Valid = staff.ID, true
 	}
 	var old []byte
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {

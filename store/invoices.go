@@ -740,3 +740,17 @@ func (s *Store) InvoicePayments(ctx context.Context, invoiceID int64) ([]Payment
 	}
 	return out, nil
 }
+
+// InvoiceRefunds lists the refunds of an invoice's payments, oldest first.
+func (s *Store) InvoiceRefunds(ctx context.Context, invoiceID int64) ([]Refund, error) {
+	var rows []refundRow
+	if err := s.db.SelectContext(ctx, &rows, refundSelect+` JOIN payments p ON p.id = r.payment_id
+		WHERE p.invoice_id = $1 ORDER BY r.id`, invoiceID); err != nil {
+		return nil, fmt.Errorf("refunds of invoice %d: %w", invoiceID, err)
+	}
+	out := make([]Refund, len(rows))
+	for i, r := range rows {
+		out[i] = r.refund()
+	}
+	return out, nil
+}

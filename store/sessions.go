@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -17,6 +18,9 @@ type Session struct {
 	CreatedAt  time.Time `db:"created_at"`
 	LastSeenAt time.Time `db:"last_seen_at"`
 	ExpiresAt  time.Time `db:"expires_at"`
+	// ImpersonatorID is the member of staff acting as the user ("log in as customer"); NULL in
+	// the user's own sessions.
+	ImpersonatorID sql.NullInt64 `db:"impersonator_id"`
 }
 
 // CreateSession stores a new session. When replaces is not nil, that session is deleted in the
@@ -29,8 +33,8 @@ func (s *Store) CreateSession(ctx context.Context, sess Session, replaces []byte
 			}
 		}
 		_, err := tx.NamedExecContext(ctx, `
-			INSERT INTO sessions (id_hash, user_id, ip, user_agent, expires_at)
-			VALUES (:id_hash, :user_id, :ip, :user_agent, :expires_at)`, sess)
+			INSERT INTO sessions (id_hash, user_id, ip, user_agent, expires_at, impersonator_id)
+			VALUES (:id_hash, :user_id, :ip, :user_agent, :expires_at, :impersonator_id)`, sess)
 		if err != nil {
 			return fmt.Errorf("create session for user %d: %w", sess.UserID, err)
 		}
@@ -51,7 +55,7 @@ func (s *Store) SessionUser(ctx context.Context, idHash []byte, lifetime time.Du
 			WHERE id_hash = $1 AND expires_at > now()
 			RETURNING *
 		)
-		SELECT t.id_hash, t.user_id, t.ip, t.user_agent, t.created_at, t.last_seen_at, t.expires_at,
+		SELECT t.id_hash, t.user_id, t.ip, t.user_agent, t.created_at, t.last_seen_at, t.expires_at, t.impersonator_id,
 		       u.id AS "u.id", u.email AS "u.email", u.email_verified_at AS "u.email_verified_at",
 		       u.password_hash AS "u.password_hash", u.name AS "u.name", u.role AS "u.role",
 		       u.theme AS "u.theme", u.created_at AS "u.created_at", u.updated_at AS "u.updated_at"

@@ -32,8 +32,9 @@ type User struct {
 // Verified reports whether the user has confirmed their email address.
 func (u User) Verified() bool { return u.EmailVerifiedAt.Valid }
 
-// Staff reports whether the user may use the admin panel.
-func (u User) Staff() bool { return u.Role == RoleAdmin }
+// Staff reports whether the user may use the admin panel (what they may do there depends on
+// the role: see StaffRoles).
+func (u User) Staff() bool { return IsStaffRole(u.Role) }
 
 // Profile is a customer's contact and billing address.
 type Profile struct {

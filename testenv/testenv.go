@@ -19,11 +19,15 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ezscale/billing/activities"
+	"github.com/ezscale/billing/gateways"
+	"github.com/ezscale/billing/gateways/sandbox"
 	"github.com/ezscale/billing/httpapi"
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
 	"github.com/ezscale/billing/panels/connect"
 	"github.com/ezscale/billing/panels/devpanels"
+	"github.com/ezscale/billing/pdf"
+	"github.com/ezscale/billing/pricing"
 	"github.com/ezscale/billing/secrets"
 	"github.com/ezscale/billing/seed"
 	"github.com/ezscale/billing/store"
@@ -40,6 +44,10 @@ const (
 	// AppKey is the stack's APP_KEY; a worker process started by a test must use it to open
 	// the panel credentials the stack sealed.
 	AppKey = "test-app-key-0123456789abcdef0123"
+	// SandboxSecret signs the sandbox gateway's webhook deliveries in tests.
+	SandboxSecret = "test-sandbox-webhook-secret"
+	// SandboxAPIKey lets a worker in another process charge the stack's sandbox gateway.
+	SandboxAPIKey = "test-sandbox-api-key"
 )
 
 // Temporal starts a dev server (in-memory, random port) for one test and returns a client to it.
@@ -91,6 +99,13 @@ type Stack struct {
 	// mapped onto them; Provisioning is the worker's provisioning activities.
 	Panels       *devpanels.Set
 	Provisioning *activities.Provisioning
+	// Sandbox is the sandbox payment gateway, its pages served at /sandbox/ and its events
+	// delivered to /webhooks/sandbox; Gateways holds it under "sandbox".
+	Sandbox  *sandbox.Sandbox
+	Gateways gateways.Registry
+	Pricer   *pricing.Pricer
+	// Billing are the worker's subscription and dunning activities.
+	Billing *activities.Billing
 }
 
 // Options tune a Stack.
@@ -104,6 +119,8 @@ type Options struct {
 	// NoWorker leaves the task queue without a worker, for tests that run `ezscale worker`
 	// as a separate process.
 	NoWorker bool
+	// Billing are the subscription timings (zero fields: production defaults).
+	Billing workflows.Timings
 }
 
 // NewStack builds a Stack; everything stops when the test ends.
@@ -166,11 +183,22 @@ func NewStack(t testing.TB, o Options) *Stack {
 		Store: st.Store, Panels: connect.NewRegistry(st.Store, box), Secrets: box, Mail: st.Mail,
 		BaseURL: base, PollInterval: 100 * time.Millisecond,
 	}
+	st.Sandbox = sandbox.New(sandbox.Options{BaseURL: base, Secret: []byte(SandboxSecret), APIKey: SandboxAPIKey,
+		WebhookURL: base + "/webhooks/sandbox"})
+	t.Cleanup(st.Sandbox.Close)
+	st.Gateways = gateways.Registry{sandbox.Name: st.Sandbox}
+	st.Pricer = &pricing.Pricer{Store: st.Store, SellerCountry: "US"}
+	st.Settings.DefaultGateway = sandbox.Name
+	st.Settings.Billing = o.Billing
+	st.Billing = &activities.Billing{Store: st.Store, Pricer: st.Pricer, Gateways: st.Gateways, Mail: st.Mail,
+		Workflows: st.Temporal, TaskQueue: TaskQueue, BaseURL: base, Seller: pdf.Party{Name: "EZSCALE Hosting"},
+		ProvisionStepTimeout: o.StepTimeout}
 	if !o.NoWorker {
 		w := worker.New(st.Temporal, TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
 		activities.Register(w, activities.Set{
 			Onboarding:   &activities.Onboarding{Users: st.Store, Mail: st.Mail, BaseURL: base},
 			Provisioning: st.Provisioning,
+			Billing:      st.Billing,
 		})
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
@@ -179,7 +207,7 @@ func NewStack(t testing.TB, o Options) *Stack {
 	}
 	st.Server.Config.Handler = httpapi.New(httpapi.Deps{
 		Log: log, Store: st.Store, Workflows: st.Temporal, Mail: st.Mail, Pages: pages, Sink: st.Sink, Settings: st.Settings,
-		Control: st.Provisioning, Secrets: box,
+		Control: st.Provisioning, Secrets: box, Gateways: st.Gateways, Pricer: st.Pricer, Sandbox: st.Sandbox.Handler(),
 	})
 	st.Server.Start()
 	t.Cleanup(st.Server.Close)

@@ -5,7 +5,10 @@
 // Renderer.Render; the package imports only the standard library.
 package web
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Page is what every template sees: request facts shared by all layouts plus
 // the page-specific view in Data.
@@ -21,19 +24,48 @@ type Page struct {
 	Errors  map[string]string // field name -> message shown under that input
 	DevMode bool              // shows the "Dev mail" link (/dev/mail) in nav and footer
 	Data    any               // the page's view struct (see pageViews); nil means its zero value
+	// Impersonation is set while a member of staff is signed in as the customer: the portal
+	// layout shows the banner with the "Return to admin" form.
+	Impersonation *Impersonation
+}
+
+// Impersonation names both people in a session where staff act as a customer.
+type Impersonation struct {
+	Customer string // the customer's name and email
+	Staff    string // the staff member's name and email
 }
 
 // Viewer is the signed-in user as the pages need to see them.
 type Viewer struct {
-	ID       int64
-	Name     string
-	Email    string
-	Role     string // "admin" or "customer"
-	Verified bool   // email address confirmed
+	ID        int64
+	Name      string
+	Email     string
+	Role      string // "admin", "billing", "support" or "customer"
+	RoleLabel string // the role as staff see it: "Administrator", "Billing", ...
+	Verified  bool   // email address confirmed
+	// Perms holds every admin permission by name with whether the viewer's role has it
+	// (httpapi/roles.go is the table); see Can.
+	Perms map[string]bool
 }
 
-// IsAdmin reports whether the viewer may see the admin area.
-func (v *Viewer) IsAdmin() bool { return v != nil && v.Role == "admin" }
+// IsAdmin reports whether the viewer may see the admin area (any staff role).
+func (v *Viewer) IsAdmin() bool {
+	return v != nil && (v.Role == "admin" || v.Role == "billing" || v.Role == "support")
+}
+
+// Can reports whether the viewer's role holds the named permission, so templates hide what the
+// viewer cannot use: {{if .Viewer.Can "invoices.manage"}}. A name that is not a permission is an
+// error, so a typo fails rendering instead of hiding a button for everyone.
+func (v *Viewer) Can(perm string) (bool, error) {
+	if v == nil {
+		return false, nil
+	}
+	ok, known := v.Perms[perm]
+	if !known && len(v.Perms) > 0 {
+		return false, fmt.Errorf("unknown permission %q", perm)
+	}
+	return ok, nil
+}
 
 // VerifyResult is the view of "verify_result": the outcome of following an
 // email verification link.
@@ -46,6 +78,8 @@ type VerifyResult struct {
 type AccountDashboard struct {
 	UnverifiedEmail bool         // shows the "Please verify your email address" banner with a resend form
 	Services        []ServiceRow // the customer's services for the Services card; empty shows its empty state
+	// Subscriptions are the customer's subscriptions with their next due date and amount.
+	Subscriptions []SubscriptionRow
 }
 
 // Profile is the view of "account_profile"; the form values come from Page.Form.
@@ -62,9 +96,30 @@ type AdminDashboard struct {
 	RecentAudit  []AuditRow
 }
 
-// AuditLog is the view of "admin_audit".
+// AuditLog is the view of "admin_audit"; the filter values are in Page.Form: actor, action,
+// target, from, to (YYYY-MM-DD), impersonated ("on").
 type AuditLog struct {
 	Entries []AuditRow // most recent first
+	// OlderURL is the link to the next page of older entries with the same filters; empty on
+	// the last page. FirstURL goes back to the newest entries; empty on the first page.
+	OlderURL, FirstURL string
+	Filtered           bool // some filter is set: the empty state says nothing matched
+}
+
+// AdminStaff is the view of "admin_staff": the staff list with a role form per member, and the
+// form for a new member (values in Page.Form: name, email, role).
+type AdminStaff struct {
+	Staff []StaffRow
+	Roles []Option
+}
+
+// StaffRow is one member of staff.
+type StaffRow struct {
+	ID                int64
+	Name, Email, Role string
+	RoleLabel         string
+	Self              bool // the viewer: shown, but without the role form
+	CreatedAt         time.Time
 }
 
 // MailList is the view of "dev_mail": messages caught by the dev SMTP sink.
@@ -108,11 +163,12 @@ type LoginRow struct {
 
 // AuditRow is one entry of the admin audit log.
 type AuditRow struct {
-	At     time.Time
-	Actor  string
-	Action string
-	Target string
-	IP     string
+	At           time.Time
+	Actor        string
+	Impersonator string // the staff member acting as Actor; empty when none
+	Action       string
+	Target       string
+	IP           string
 }
 
 // ServiceRow is one service in lists and the header of detail pages.
@@ -311,4 +367,11 @@ type AdminInvoice struct {
 	Notes     []string
 	CanPay    bool // unpaid (or partially refunded): the mark-paid form is shown
 	CanCancel bool // draft or unpaid without payments: the cancel form is shown
+	// Payments made on the invoice; RefundLeft is what can still be refunded ("" for nothing).
+	Payments   []PaymentRow
+	RefundLeft string
+	Currency   string
+	// Nonce makes the refund and credit forms idempotent: a double submission is one action.
+	Nonce          string
+	SubscriptionID int64
 }

@@ -39,6 +39,7 @@ var pages = map[string]pageSpec{
 	"account_profile":     {layout: "portal", view: viewOf[Profile]()},
 	"admin_dashboard":     {layout: "admin", view: viewOf[AdminDashboard]()},
 	"admin_audit":         {layout: "admin", view: viewOf[AuditLog]()},
+	"admin_staff":         {layout: "admin", view: viewOf[AdminStaff]()},
 	"admin_services":      {layout: "admin", view: viewOf[AdminServices]()},
 	"admin_service_new":   {layout: "admin", view: viewOf[ServiceForm]()},
 	"admin_service":       {layout: "admin", view: viewOf[AdminService]()},
@@ -60,6 +61,20 @@ var pages = map[string]pageSpec{
 	"account_invoice":  {layout: "portal", view: viewOf[AccountInvoice]()},
 	"admin_invoices":   {layout: "admin", view: viewOf[AdminInvoices]()},
 	"admin_invoice":    {layout: "admin", view: viewOf[AdminInvoice]()},
+
+	// Checkout and the customer's subscriptions and payment methods (billing_pages.go).
+	"order_catalog":           {layout: "marketing", view: viewOf[OrderCatalog]()},
+	"order_configure":         {layout: "portal", view: viewOf[OrderConfigure]()},
+	"order_review":            {layout: "portal", view: viewOf[OrderReview]()},
+	"account_invoice_pay":     {layout: "portal", view: viewOf[InvoicePay]()},
+	"account_subscriptions":   {layout: "portal", view: viewOf[AccountSubscriptions]()},
+	"account_subscription":    {layout: "portal", view: viewOf[AccountSubscription]()},
+	"account_plan_change":     {layout: "portal", view: viewOf[PlanChangePreview]()},
+	"account_payment_methods": {layout: "portal", view: viewOf[PaymentMethods]()},
+
+	// Subscriptions for staff (admin_billing_pages.go).
+	"admin_subscriptions": {layout: "admin", view: viewOf[AdminSubscriptions]()},
+	"admin_subscription":  {layout: "admin", view: viewOf[AdminSubscription]()},
 }
 
 // PageNames lists every page Render accepts, sorted.

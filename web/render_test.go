@@ -168,7 +168,18 @@ func pageFor(name string, viewer *Viewer, data any) Page {
 var viewers = map[string]*Viewer{
 	"anonymous": nil,
 	"customer":  {ID: 2, Name: "Ana Lima", Email: "ana@example.com", Role: "customer"},
-	"admin":     {ID: 1, Name: "Root Admin", Email: "root@example.com", Role: "admin", Verified: true},
+	"admin":     {ID: 1, Name: "Root Admin", Email: "root@example.com", Role: "admin", RoleLabel: "Administrator", Verified: true, Perms: allPerms(true)},
+}
+
+// allPerms is every admin permission the templates ask about (httpapi/roles.go holds the table).
+func allPerms(granted bool) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range []string{"dashboard", "customers.view", "customers.edit", "customers.credit", "customers.notes",
+		"customers.impersonate", "invoices.view", "invoices.manage", "services.view", "services.operate",
+		"services.manage", "catalog.view", "catalog.edit", "panels", "audit.view", "staff.manage"} {
+		m[p] = granted
+	}
+	return m
 }
 
 func render(t *testing.T, r *Renderer, name string, p Page) string {

@@ -276,7 +276,7 @@ func waitVisible(ctx context.Context, t *testing.T, c client.Client, query, work
 
 // replayAndRecord replays the finished run's history against the current workflow code, and
 // writes it to testdata/name when recordEnv is set.
-func replayAndRecord(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, name string, wf any) {
+func replayAndRecord(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, name string, wfs ...any) {
 	t.Helper()
 	hist := &historypb.History{}
 	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -289,7 +289,9 @@ func replayAndRecord(ctx context.Context, t *testing.T, c client.Client, run cli
 		hist.Events = append(hist.Events, e)
 	}
 	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(wf)
+	for _, wf := range wfs {
+		replayer.RegisterWorkflow(wf)
+	}
 	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
 		t.Fatalf("replay of the live history of %s failed: %v", run.GetID(), err)
 	}

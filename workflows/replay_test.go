@@ -9,7 +9,7 @@ import (
 
 // recordedHistories are the histories each workflow must have in testdata/, so a lost recording
 // is noticed instead of silently replaying less.
-var recordedHistories = []string{"onboarding_*.json", "provision_*.json"}
+var recordedHistories = []string{"onboarding_*.json", "provision_*.json", "subscription_*.json"}
 
 // TestRecordedHistoriesReplay proves the current workflow code makes the same decisions as the
 // code that recorded each history in testdata/. A failure means a change would break running
@@ -30,6 +30,8 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflow(Onboarding)
 			replayer.RegisterWorkflow(Provision)
+			replayer.RegisterWorkflow(Subscription)
+			replayer.RegisterWorkflow(Dunning)
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

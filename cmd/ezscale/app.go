@@ -86,19 +86,20 @@ func dialTemporal(ctx context.Context, log *slog.Logger, cfg config.Config) (cli
 }
 
 // newHTTP builds the web handler from its parts.
-func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Client, m httpapi.Mailer, sk *sink.Sink, prov *activities.Provisioning) (http.Handler, error) {
+func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Client, m httpapi.Mailer, sk *sink.Sink, prov *activities.Provisioning, pay payments) (http.Handler, error) {
 	pages, err := web.NewRenderer()
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	return httpapi.New(httpapi.Deps{
 		Log: log, Store: s, Workflows: tc, Mail: m, Pages: pages, Sink: sk, Control: prov, Secrets: prov.Secrets,
+		Gateways: pay.registry, Pricer: newPricer(cfg, s), Sandbox: pay.pages(),
 		Settings: httpapi.Settings{
 			BaseURL: cfg.BaseURL, AppKey: cfg.AppKey, SecureCookies: cfg.SecureCookies,
 			SessionLifetime: cfg.SessionLifetime, TaskQueue: cfg.TaskQueue,
 			OnboardingReminderAfter: cfg.OnboardingReminderAfter, OnboardingDeadline: cfg.OnboardingDeadline,
 			Development: cfg.Development(), TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
-			ProvisionStepTimeout: cfg.ProvisionStepTimeout,
+			ProvisionStepTimeout: cfg.ProvisionStepTimeout, Billing: timings(cfg), DefaultGateway: cfg.Gateways.Default,
 		},
 	}), nil
 }
@@ -114,11 +115,12 @@ func newProvisioning(cfg config.Config, s *store.Store, m *mail.SMTP) (*activiti
 }
 
 // newWorker registers every workflow and activity on the task queue.
-func newWorker(cfg config.Config, tc client.Client, s *store.Store, m *mail.SMTP, prov *activities.Provisioning) worker.Worker {
+func newWorker(cfg config.Config, tc client.Client, s *store.Store, m *mail.SMTP, prov *activities.Provisioning, pay payments) worker.Worker {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{})
 	activities.Register(w, activities.Set{
 		Onboarding:   &activities.Onboarding{Users: s, Mail: m, BaseURL: cfg.BaseURL},
 		Provisioning: prov,
+		Billing:      newBilling(cfg, s, m, tc, pay.registry),
 	})
 	return w
 }
@@ -201,7 +203,12 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		return err
 	}
 	defer closeAll()
-	h, err := newHTTP(p.log, p.cfg, p.store, p.client, p.mail, nil, p.prov)
+	pay, err := newPayments(p.log, p.cfg, true)
+	if err != nil {
+		return err
+	}
+	defer pay.close()
+	h, err := newHTTP(p.log, p.cfg, p.store, p.client, p.mail, nil, p.prov, pay)
 	if err != nil {
 		return err
 	}
@@ -220,7 +227,11 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 		return err
 	}
 	defer closeAll()
-	w := newWorker(p.cfg, p.client, p.store, p.mail, p.prov)
+	pay, err := newPayments(p.log, p.cfg, false)
+	if err != nil {
+		return err
+	}
+	w := newWorker(p.cfg, p.client, p.store, p.mail, p.prov, pay)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -120,13 +120,18 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		return err
 	}
 	defer tc.Close()
-	w := newWorker(cfg, tc, s, mailer, prov)
+	pay, err := newPayments(log, cfg, true) // one process: the worker charges the sandbox it hosts
+	if err != nil {
+		return err
+	}
+	defer pay.close()
+	w := newWorker(cfg, tc, s, mailer, prov, pay)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
 
-	h, err := newHTTP(log, cfg, s, tc, mailer, mailSink, prov)
+	h, err := newHTTP(log, cfg, s, tc, mailer, mailSink, prov, pay)
 	if err != nil {
 		return err
 	}

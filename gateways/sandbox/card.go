@@ -15,6 +15,7 @@ const (
 	succeeds     behaviour = iota + 1
 	declines               // refused on-session, so never saved
 	authenticate           // asks for authentication on-session; refused off-session once saved
+	failsLater             // pays on the hosted page and is saved, then declines off-session
 )
 
 // testCard describes a test card without its number: brand, last four digits and behaviour.
@@ -29,6 +30,7 @@ var testCards = map[string]testCard{
 	"4242424242424242": {brand: "visa", last4: "4242", behaviour: succeeds},
 	"4000000000000002": {brand: "visa", last4: "0002", behaviour: declines},
 	"4000002500003155": {brand: "visa", last4: "3155", behaviour: authenticate},
+	"4000000000000341": {brand: "visa", last4: "0341", behaviour: failsLater},
 }
 
 // cardInput is what the customer typed on the hosted page.

@@ -54,7 +54,11 @@ func (s *Sandbox) chargeSavedLocked(r gateways.ChargeRequest) (*chargeOutcome, *
 		return out, nil
 	}
 	ref := newID("ch")
-	switch m.card.behaviour {
+	behaviour := m.card.behaviour
+	if s.declineOffSession || behaviour == failsLater {
+		behaviour = declines
+	}
+	switch behaviour {
 	case succeeds:
 		s.charges[ref] = &charge{ref: ref, invoiceID: r.InvoiceID, customerRef: m.customerRef,
 			amount: r.Amount, refunded: billing.Money{Currency: r.Amount.Currency}}

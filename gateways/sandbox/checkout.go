@@ -52,17 +52,6 @@ func (s *Sandbox) checkoutURL(ref string) string { return s.baseURL + checkoutPa
 
 func checkoutPath(ref string) string { return "/sandbox/checkout/" + url.PathEscape(ref) }
 
-// Handler serves the hosted checkout pages. Mount it at /sandbox/ without stripping the prefix:
-// it routes the full paths /sandbox/checkout/{id} and /sandbox/checkout/{id}/authenticate.
-func (s *Sandbox) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /sandbox/checkout/{id}", s.showCheckout)
-	mux.HandleFunc("POST /sandbox/checkout/{id}", s.submitCard)
-	mux.HandleFunc("GET /sandbox/checkout/{id}/authenticate", s.showAuthentication)
-	mux.HandleFunc("POST /sandbox/checkout/{id}/authenticate", s.submitAuthentication)
-	return mux
-}
-
 // page is what a template renders: copies taken under the lock, never the card number.
 type page struct {
 	Amount      string
@@ -131,7 +120,7 @@ func (s *Sandbox) submitCardLocked(sess *session, in cardInput) outcome {
 		return o
 	}
 	switch card.card.behaviour {
-	case succeeds:
+	case succeeds, failsLater:
 		return s.payLocked(sess, card)
 	case authenticate:
 		sess.pending = &card
@@ -252,7 +241,7 @@ func (s *Sandbox) render(w http.ResponseWriter, name string, status int, p page)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)

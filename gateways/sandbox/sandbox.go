@@ -3,7 +3,10 @@
 // all without an external account.
 //
 // State lives in memory behind one mutex, so it is safe for concurrent use and a dev server
-// restart forgets every customer, card, session and charge.
+// restart forgets every customer, card, session and charge. One process hosts the Sandbox and
+// its Handler; other processes (a separate Temporal worker, a crash test) reach that one state
+// through Client, which calls the JSON API under /sandbox/api/v1/ the way the app would call
+// Stripe, and receive its events as signed webhooks posted to Options.WebhookURL.
 //
 // Test cards (any future expiry, any 3- or 4-digit CVC):
 //
@@ -11,6 +14,8 @@
 //	4000 0000 0000 0002  is declined (so it is never saved)
 //	4000 0025 0000 3155  asks the customer to authenticate; saved, it fails off-session
 //	                     with gateways.ErrAuthenticationRequired
+//	4000 0000 0000 0341  pays on the hosted page and is saved, then every off-session charge
+//	                     is declined (to see dunning)
 package sandbox
 
 import (
@@ -19,6 +24,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -42,26 +49,43 @@ type Options struct {
 	// refund succeeded), so the app can route them to workflows as it would a webhook. It is
 	// called synchronously, outside the sandbox's lock, from the goroutine that caused the event.
 	Notify func(gateways.Event)
+	// APIKey authenticates calls to the JSON API under /sandbox/api/v1/ ("Authorization: Bearer
+	// <key>"). Empty disables the API: every call answers 401.
+	APIKey string
+	// WebhookURL, when set, receives every event as a POST signed like SignedEvent, in addition
+	// to Notify. Deliveries run in the background and are retried with backoff until a 2xx
+	// answer, up to 10 attempts or until Close.
+	WebhookURL string
+	// WebhookClient sends webhook deliveries; nil means a client with a 10-second timeout.
+	WebhookClient *http.Client
+	// WebhookRetryDelay is the wait before the first retry of a failed delivery, doubled for each
+	// later one up to 30 seconds; zero means 500ms.
+	WebhookRetryDelay time.Duration
+	// Logger records webhook deliveries that failed; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Sandbox is an in-memory payment gateway behind the gateways.Gateway interface.
 type Sandbox struct {
-	baseURL string
-	secret  []byte
-	now     func() time.Time
-	notify  func(gateways.Event)
-	pages   *template.Template
+	baseURL  string
+	apiKey   string
+	signer   signer
+	now      func() time.Time
+	notify   func(gateways.Event)
+	delivery *delivery // nil without a WebhookURL
+	pages    *template.Template
 
-	mu            sync.Mutex
-	customers     map[string]*customer // by ref
-	customerByID  map[int64]string     // our customer id → ref
-	methods       map[string]*method   // by ref, detached ones included
-	sessions      map[string]*session  // by ref
-	sessionByKey  map[string]string    // StartCheckout idempotency key → session ref
-	charges       map[string]*charge   // by ref, successful ones only
-	chargeByKey   map[string]*chargeOutcome
-	chargesPerKey map[string]int
-	refundByKey   map[string]refundOutcome
+	mu                sync.Mutex
+	declineOffSession bool                 // set by DeclineOffSession
+	customers         map[string]*customer // by ref
+	customerByID      map[int64]string     // our customer id → ref
+	methods           map[string]*method   // by ref, detached ones included
+	sessions          map[string]*session  // by ref
+	sessionByKey      map[string]string    // StartCheckout idempotency key → session ref
+	charges           map[string]*charge   // by ref, successful ones only
+	chargeByKey       map[string]*chargeOutcome
+	chargesPerKey     map[string]int
+	refundByKey       map[string]refundOutcome
 }
 
 var _ gateways.Gateway = (*Sandbox)(nil)
@@ -105,15 +129,16 @@ type refundOutcome struct {
 	refund    gateways.Refund
 }
 
-// New returns an empty Sandbox.
+// New returns an empty Sandbox. With a WebhookURL, call Close when done to stop deliveries.
 func New(o Options) *Sandbox {
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Sandbox{
+	s := &Sandbox{
 		baseURL:       strings.TrimRight(o.BaseURL, "/"),
-		secret:        append([]byte(nil), o.Secret...),
+		apiKey:        o.APIKey,
+		signer:        signer{secret: append([]byte(nil), o.Secret...), now: now},
 		now:           now,
 		notify:        o.Notify,
 		pages:         parsePages(),
@@ -126,6 +151,18 @@ func New(o Options) *Sandbox {
 		chargeByKey:   map[string]*chargeOutcome{},
 		chargesPerKey: map[string]int{},
 		refundByKey:   map[string]refundOutcome{},
+	}
+	if o.WebhookURL != "" {
+		s.delivery = newDelivery(o, s.signer)
+	}
+	return s
+}
+
+// Close stops webhook deliveries, abandoning those still being retried, and waits for their
+// goroutines to end. Events emitted after Close still reach Notify but are not delivered.
+func (s *Sandbox) Close() {
+	if s.delivery != nil {
+		s.delivery.close()
 	}
 }
 
@@ -148,28 +185,16 @@ func (s *Sandbox) EnsureCustomer(_ context.Context, c gateways.Customer) (string
 	return cus.ref, nil
 }
 
-// ChargeCount reports how many charges succeeded, hosted checkouts and off-session ones together.
-func (s *Sandbox) ChargeCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.charges)
-}
-
-// ChargesFor reports how many successful charges ChargeSaved made under an idempotency key;
-// anything above 1 would be a double charge.
-func (s *Sandbox) ChargesFor(idempotencyKey string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.chargesPerKey[idempotencyKey]
-}
-
-// emit hands events to Notify; call it without holding the lock.
+// emit hands events to Notify and queues them for the webhook URL; call it without holding
+// the lock.
 func (s *Sandbox) emit(events ...gateways.Event) {
-	if s.notify == nil {
-		return
-	}
 	for _, e := range events {
-		s.notify(e)
+		if s.notify != nil {
+			s.notify(e)
+		}
+		if s.delivery != nil {
+			s.delivery.send(e)
+		}
 	}
 }
 

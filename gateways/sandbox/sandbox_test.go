@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +23,8 @@ const (
 	cardDeclines     = "4000 0000 0000 0002"
 	cardAuthenticate = "4000 0025 0000 3155"
 	successURL       = "http://shop.test/invoices/42/paid"
+	testSecret       = "whsec_test"
+	testAPIKey       = "sk_sandbox_test"
 )
 
 // env is a sandbox mounted at /sandbox/ on a test server, with a settable clock and the
@@ -38,17 +41,24 @@ type env struct {
 	bodies []string // every page rendered, to check no card number comes back
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the sandbox with the API key testAPIKey; opts adjust its Options further.
+func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
-	e.sb = New(Options{BaseURL: e.srv.URL, Secret: []byte("whsec_test"), Now: e.clock, Notify: func(ev gateways.Event) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		e.events = append(e.events, ev)
-	}})
+	o := Options{BaseURL: e.srv.URL, Secret: []byte(testSecret), Now: e.clock, APIKey: testAPIKey,
+		Logger: slog.New(slog.DiscardHandler), Notify: func(ev gateways.Event) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.events = append(e.events, ev)
+		}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e.sb = New(o)
+	t.Cleanup(e.sb.Close) // registered after srv.Close, so it runs first
 	mux.Handle("/sandbox/", e.sb.Handler())
 	e.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
@@ -506,5 +516,39 @@ func TestFullCardNumberIsNeverStoredOrRendered(t *testing.T) {
 	}
 	if len(e.bodies) < 5 {
 		t.Fatalf("only %d pages rendered; the check saw too little", len(e.bodies))
+	}
+}
+
+func TestCardThatFailsLaterPaysOnThePageThenDeclinesOffSession(t *testing.T) {
+	e := newEnv(t)
+	cus, method := e.saveCard("4000000000000341")
+	if method == "" {
+		t.Fatal("the 0341 card was not saved by the hosted page")
+	}
+	_, err := e.sb.ChargeSaved(context.Background(), gateways.ChargeRequest{InvoiceID: 9, CustomerRef: cus, PaymentMethodRef: method,
+		Amount: usd(500), IdempotencyKey: "later-1"})
+	if !errors.Is(err, gateways.ErrDeclined) {
+		t.Fatalf("off-session charge of the 0341 card: %v, want ErrDeclined", err)
+	}
+}
+
+func TestDeclineOffSessionSwitch(t *testing.T) {
+	e := newEnv(t)
+	cus, method := e.saveCard("4242424242424242")
+	charge := func(key string) error {
+		_, err := e.sb.ChargeSaved(context.Background(), gateways.ChargeRequest{InvoiceID: 9, CustomerRef: cus, PaymentMethodRef: method,
+			Amount: usd(500), IdempotencyKey: key})
+		return err
+	}
+	e.sb.DeclineOffSession(true)
+	if err := charge("switch-1"); !errors.Is(err, gateways.ErrDeclined) {
+		t.Fatalf("with the switch on: %v, want ErrDeclined", err)
+	}
+	e.sb.DeclineOffSession(false)
+	if err := charge("switch-2"); err != nil {
+		t.Fatalf("with the switch off: %v", err)
+	}
+	if n := e.sb.ChargeCount(); n != 2 { // the checkout's charge and switch-2
+		t.Fatalf("charges = %d, want 2", n)
 	}
 }

@@ -34,36 +34,52 @@ type wireEvent struct {
 	Currency    string `json:"currency,omitempty"`
 }
 
+// signer signs events and verifies deliveries with the shared secret against a clock. The
+// Sandbox signs with it and Client verifies with it, so a delivery parses the same way in the
+// process hosting the sandbox and in one that only talks to it.
+type signer struct {
+	secret []byte
+	now    func() time.Time
+}
+
 // SignedEvent encodes an event as a webhook delivery signed with the sandbox secret at the
 // sandbox's current time, for tests and for apps that route Notify through their webhook path.
 func (s *Sandbox) SignedEvent(e gateways.Event) (body []byte, header http.Header) {
-	body, err := json.Marshal(wireEvent{ID: e.ID, Type: e.Type, Created: e.Created.Unix(), InvoiceID: e.InvoiceID,
-		PaymentRef: e.PaymentRef, CustomerRef: e.CustomerRef, Amount: e.Amount.Amount, Currency: e.Amount.Currency})
-	if err != nil {
-		panic(fmt.Sprintf("sandbox: encode event %s: %v", e.ID, err)) // a struct of strings and ints always encodes
-	}
-	t := s.now().Unix()
-	header = http.Header{}
-	header.Set(SignatureHeader, fmt.Sprintf("t=%d,v1=%s", t, hex.EncodeToString(s.sign(t, body))))
-	return body, header
+	return s.signer.signedEvent(e)
 }
 
 // ParseWebhook verifies the Sandbox-Signature of a delivery and decodes its event. A missing,
 // forged or stale (more than Tolerance from now) signature gives an error wrapping
 // gateways.ErrInvalidWebhook. Several v1 values are accepted, any one of which may match.
 func (s *Sandbox) ParseWebhook(_ context.Context, body []byte, header http.Header) (gateways.Event, error) {
-	if len(s.secret) == 0 {
+	return s.signer.parse(body, header)
+}
+
+func (k signer) signedEvent(e gateways.Event) (body []byte, header http.Header) {
+	body, err := json.Marshal(wireEvent{ID: e.ID, Type: e.Type, Created: e.Created.Unix(), InvoiceID: e.InvoiceID,
+		PaymentRef: e.PaymentRef, CustomerRef: e.CustomerRef, Amount: e.Amount.Amount, Currency: e.Amount.Currency})
+	if err != nil {
+		panic(fmt.Sprintf("sandbox: encode event %s: %v", e.ID, err)) // a struct of strings and ints always encodes
+	}
+	t := k.now().Unix()
+	header = http.Header{}
+	header.Set(SignatureHeader, fmt.Sprintf("t=%d,v1=%s", t, hex.EncodeToString(k.sign(t, body))))
+	return body, header
+}
+
+func (k signer) parse(body []byte, header http.Header) (gateways.Event, error) {
+	if len(k.secret) == 0 {
 		return gateways.Event{}, fmt.Errorf("sandbox: webhook secret is not configured: %w", gateways.ErrInvalidWebhook)
 	}
 	t, sigs, err := parseSignature(header.Get(SignatureHeader))
 	if err != nil {
 		return gateways.Event{}, fmt.Errorf("sandbox: %s: %v: %w", SignatureHeader, err, gateways.ErrInvalidWebhook)
 	}
-	if age := s.now().Sub(time.Unix(t, 0)); age > Tolerance || age < -Tolerance {
+	if age := k.now().Sub(time.Unix(t, 0)); age > Tolerance || age < -Tolerance {
 		return gateways.Event{}, fmt.Errorf("sandbox: signature time %d is %s from now, over %s: %w",
 			t, age.Round(time.Second), Tolerance, gateways.ErrInvalidWebhook)
 	}
-	want := s.sign(t, body)
+	want := k.sign(t, body)
 	valid := false
 	for _, sig := range sigs {
 		valid = valid || hmac.Equal(sig, want)
@@ -88,8 +104,8 @@ func (s *Sandbox) ParseWebhook(_ context.Context, body []byte, header http.Heade
 	return e, nil
 }
 
-func (s *Sandbox) sign(t int64, body []byte) []byte {
-	mac := hmac.New(sha256.New, s.secret)
+func (k signer) sign(t int64, body []byte) []byte {
+	mac := hmac.New(sha256.New, k.secret)
 	mac.Write([]byte(strconv.FormatInt(t, 10) + "."))
 	mac.Write(body)
 	return mac.Sum(nil)

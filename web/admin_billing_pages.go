@@ -1,0 +1,43 @@
+package web
+
+import "time"
+
+// AdminSubscriptionRow is one subscription in the admin list: the portal row plus its customer.
+type AdminSubscriptionRow struct {
+	SubscriptionRow
+	Customer, CustomerEmail string
+	CustomerID              int64
+}
+
+// AdminSubscriptions is the view of "admin_subscriptions".
+type AdminSubscriptions struct {
+	Filter        string
+	Statuses      []string
+	Subscriptions []AdminSubscriptionRow
+}
+
+// AdminSubscription is the view of "admin_subscription". Live is set when the workflow answered
+// its state query; the Can* flags say which staff actions apply now.
+type AdminSubscription struct {
+	Subscription           AdminSubscriptionRow
+	PeriodStart, PeriodEnd time.Time
+	ServiceID              int64
+	Gateway, PaymentMethod string
+	CancelReason           string
+	WorkflowURL            string
+	Timeline               []EventRow
+	Invoices               []InvoiceRow
+	Live                   bool
+	Suspended              bool
+	OpenInvoiceID          int64
+	CanSuspend             bool
+	CanUnsuspend           bool
+	CanRetry               bool
+	CanCancel              bool
+}
+
+// PaymentRow is one payment of an invoice on the admin page.
+type PaymentRow struct {
+	Gateway, Ref, Amount, Refunded string
+	At                             time.Time
+}
