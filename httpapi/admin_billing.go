@@ -238,18 +238,21 @@ func (s *server) adminRefundInvoice(w http.ResponseWriter, r *http.Request) {
 			s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, fmt.Sprintf("%q is not an amount in %s.", v, inv.Currency))
 			return
 		}
-		if c, _ := amount.Cmp(left); c > 0 {
-			s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, fmt.Sprintf("At most %s of this payment can be refunded.", left))
-			return
-		}
 	}
+	// The bound (what is left of the payment) is checked by the gateway and by the store, not
+	// here: a resubmitted form must reach the gateway with its key and get its first answer.
+	tooMuch := fmt.Sprintf("At most %s of this payment can be refunded.", left)
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	actor := "admin:" + strconv.FormatInt(currentUser(r).ID, 10)
 	refundRef := "manual-refund-" + nonce
 	if gw, err := s.Gateways.Get(pay.Gateway); err == nil {
 		ref, err := gw.Refund(ctx, gateways.RefundRequest{InvoiceID: inv.ID, ChargeRef: pay.GatewayTxnID, Amount: amount, Reason: reason,
 			IdempotencyKey: fmt.Sprintf("refund:invoice:%d:%s", inv.ID, nonce)})
-		if err != nil {
+		switch {
+		case errors.Is(err, gateways.ErrInvalidRequest) && amount.Amount > left.Amount:
+			s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, tooMuch)
+			return
+		case err != nil:
 			s.renderAdminInvoice(w, r, inv, http.StatusBadGateway, "The gateway refused the refund: "+err.Error())
 			return
 		}
@@ -260,6 +263,10 @@ func (s *server) adminRefundInvoice(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.Store.RecordRefund(ctx, store.Refund{PaymentID: pay.ID, Gateway: pay.Gateway, GatewayRefundID: refundRef,
 		Amount: amount, Reason: reason, CreatedBy: actor})
+	if errors.Is(err, billing.ErrRefundExceedsPaid) {
+		s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, tooMuch)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

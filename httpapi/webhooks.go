@@ -279,8 +279,9 @@ func (e *eventRouter) signal(ctx context.Context, workflowID string, msg workflo
 	return nil
 }
 
-// refund records one refund of a payment. gateways.Event carries no refund id, so the event id
-// stands for it: the gateway sends one refund event per refund, and the event is stored once.
+// refund records one refund of a payment under the gateway's refund id, so a refund staff made
+// (recorded when it was made) and its webhook are one refund. An event without a refund id
+// falls back to the event id: the gateway sends one refund event per refund.
 func (e *eventRouter) refund(ctx context.Context, gateway, createdBy string, ev gateways.Event) (string, error) {
 	if ev.PaymentRef == "" {
 		return "", nil
@@ -289,7 +290,11 @@ func (e *eventRouter) refund(ctx context.Context, gateway, createdBy string, ev 
 	if err != nil {
 		return "", err
 	}
-	_, err = e.store.RecordRefund(ctx, store.Refund{PaymentID: pay.ID, GatewayRefundID: ev.ID, Amount: ev.Amount,
+	refundID := ev.RefundRef
+	if refundID == "" {
+		refundID = ev.ID
+	}
+	_, err = e.store.RecordRefund(ctx, store.Refund{PaymentID: pay.ID, GatewayRefundID: refundID, Amount: ev.Amount,
 		Reason: "refunded at " + gateway, CreatedBy: createdBy})
 	if why, ok := ledgerRefusal(err); ok {
 		return why, nil

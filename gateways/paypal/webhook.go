@@ -131,7 +131,7 @@ func (g *Gateway) event(ev envelope) (gateways.Event, error) {
 	amount := res.Amount
 	switch {
 	case ev.EventType == EventCaptureRefunded:
-		out.PaymentRef = capturedBy(res)
+		out.PaymentRef, out.RefundRef = capturedBy(res), res.ID
 		out.InvoiceID = invoiceID(res.CustomID, res.InvoiceID, "")
 	case strings.HasPrefix(ev.EventType, "PAYMENT.CAPTURE."):
 		out.PaymentRef = res.ID

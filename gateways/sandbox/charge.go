@@ -155,5 +155,7 @@ func (s *Sandbox) refundLocked(r gateways.RefundRequest) (gateways.Refund, gatew
 	}
 	ch.refunded.Amount += amount.Amount // cannot overflow: refunded + amount <= ch.amount
 	refund := gateways.Refund{Ref: newID("re"), Status: "succeeded", Amount: amount}
-	return refund, s.newEvent(EventRefundSucceeded, ch.invoiceID, ch.ref, ch.customerRef, amount), nil
+	ev := s.newEvent(EventRefundSucceeded, ch.invoiceID, ch.ref, ch.customerRef, amount)
+	ev.RefundRef = refund.Ref
+	return refund, ev, nil
 }

@@ -29,6 +29,7 @@ type wireEvent struct {
 	Created     int64  `json:"created"`
 	InvoiceID   int64  `json:"invoice_id,omitempty"`
 	PaymentRef  string `json:"payment_ref,omitempty"`
+	RefundRef   string `json:"refund_ref,omitempty"`
 	CustomerRef string `json:"customer_ref,omitempty"`
 	Amount      int64  `json:"amount,omitempty"`
 	Currency    string `json:"currency,omitempty"`
@@ -57,7 +58,7 @@ func (s *Sandbox) ParseWebhook(_ context.Context, body []byte, header http.Heade
 
 func (k signer) signedEvent(e gateways.Event) (body []byte, header http.Header) {
 	body, err := json.Marshal(wireEvent{ID: e.ID, Type: e.Type, Created: e.Created.Unix(), InvoiceID: e.InvoiceID,
-		PaymentRef: e.PaymentRef, CustomerRef: e.CustomerRef, Amount: e.Amount.Amount, Currency: e.Amount.Currency})
+		PaymentRef: e.PaymentRef, RefundRef: e.RefundRef, CustomerRef: e.CustomerRef, Amount: e.Amount.Amount, Currency: e.Amount.Currency})
 	if err != nil {
 		panic(fmt.Sprintf("sandbox: encode event %s: %v", e.ID, err)) // a struct of strings and ints always encodes
 	}
@@ -95,7 +96,7 @@ func (k signer) parse(body []byte, header http.Header) (gateways.Event, error) {
 		return gateways.Event{}, fmt.Errorf("sandbox: event without id or type: %w", gateways.ErrInvalidWebhook)
 	}
 	e := gateways.Event{ID: w.ID, Type: w.Type, Created: time.Unix(w.Created, 0).UTC(), InvoiceID: w.InvoiceID,
-		PaymentRef: w.PaymentRef, CustomerRef: w.CustomerRef}
+		PaymentRef: w.PaymentRef, RefundRef: w.RefundRef, CustomerRef: w.CustomerRef}
 	if w.Currency != "" {
 		if e.Amount, err = billing.New(w.Amount, w.Currency); err != nil {
 			return gateways.Event{}, fmt.Errorf("sandbox: event %s amount: %v: %w", w.ID, err, gateways.ErrInvalidWebhook)
