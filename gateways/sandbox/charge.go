@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/gateways"
@@ -38,10 +39,12 @@ func (s *Sandbox) ChargeSaved(_ context.Context, r gateways.ChargeRequest) (gate
 	if out.err == nil || isCardFailure(out.err) {
 		s.chargeByKey[r.IdempotencyKey] = out // invalid requests are not remembered: a corrected retry may pass
 	}
+	delay := s.chargeAnswerDelay
 	s.mu.Unlock()
 	if event != nil {
 		s.emit(*event)
 	}
+	time.Sleep(delay)
 	return out.charge, out.err
 }
 

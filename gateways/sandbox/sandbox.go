@@ -77,6 +77,8 @@ type Sandbox struct {
 
 	mu                sync.Mutex
 	declineOffSession bool                 // set by DeclineOffSession
+	chargeAnswerDelay time.Duration        // set by DelayChargeAnswers
+	dropWebhooks      bool                 // set by DropWebhooks
 	customers         map[string]*customer // by ref
 	customerByID      map[int64]string     // our customer id → ref
 	methods           map[string]*method   // by ref, detached ones included
@@ -192,7 +194,10 @@ func (s *Sandbox) emit(events ...gateways.Event) {
 		if s.notify != nil {
 			s.notify(e)
 		}
-		if s.delivery != nil {
+		s.mu.Lock()
+		drop := s.dropWebhooks
+		s.mu.Unlock()
+		if s.delivery != nil && !drop {
 			s.delivery.send(e)
 		}
 	}
