@@ -98,4 +98,3 @@ func TestWorkerCrashDuringOneHundredRenewalsChargesEachOnce(t *testing.T) {
 	}
 	t.Logf("worker killed with %d of %d renewals recorded; after the restart all %d were charged once", killedAt, n, n)
 }
-
