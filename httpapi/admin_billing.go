@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/gateways"
@@ -184,22 +183,6 @@ func (s *server) adminSubscriptionAction(w http.ResponseWriter, r *http.Request)
 	details, _ := json.Marshal(map[string]any{"action": action, "reason": reason, "result": result})
 	s.audit(r, "subscription."+action, "subscription:"+strconv.FormatInt(sub.ID, 10), details)
 	http.Redirect(w, r, fmt.Sprintf("/admin/subscriptions/%d?done=%s", sub.ID, action), http.StatusSeeOther)
-}
-
-// signalInvoicePaid tells the invoice's subscription and its dunning that it is paid. A
-// workflow that does not run (an invoice without subscription, a finished dunning) is fine.
-func (s *server) signalInvoicePaid(ctx context.Context, inv store.Invoice, p workflows.InvoicePaid) error {
-	if !inv.SubscriptionID.Valid {
-		return nil
-	}
-	for _, id := range []string{workflows.SubscriptionID(inv.SubscriptionID.Int64), workflows.DunningID(inv.ID)} {
-		err := s.Workflows.SignalWorkflow(ctx, id, "", workflows.SignalInvoicePaid, p)
-		var nf *serviceerror.NotFound
-		if err != nil && !errors.As(err, &nf) {
-			return fmt.Errorf("signal %s: %w", id, err)
-		}
-	}
-	return nil
 }
 
 // adminRefundInvoice refunds all or part of an invoice's latest refundable payment through the

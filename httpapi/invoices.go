@@ -317,9 +317,12 @@ func (s *server) adminMarkInvoicePaid(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.signalInvoicePaid(r.Context(), inv, workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: "manual",
-		PaymentRef: res.Payment.GatewayTxnID, EventID: "admin:" + strconv.FormatInt(res.Payment.ID, 10)}); err != nil {
-		s.Log.Warn("invoice paid by staff but its subscription was not told", "invoice", inv.ID, "error", err)
+	if res.Status == billing.StatusPaid && res.SubscriptionID != 0 {
+		msg := workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: "manual", PaymentRef: res.Payment.GatewayTxnID,
+			EventID: "admin:" + strconv.FormatInt(res.Payment.ID, 10)}
+		if err := signalInvoicePaid(r.Context(), s.Workflows, res.SubscriptionID, msg); err != nil {
+			s.Log.Warn("invoice paid by staff but its subscription was not told", "invoice", inv.ID, "error", err)
+		}
 	}
 	done := "paid"
 	if res.AlreadyRecorded {

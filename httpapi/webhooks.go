@@ -221,60 +221,37 @@ func (e *eventRouter) paymentSucceeded(ctx context.Context, gateway, createdBy s
 	if ev.InvoiceID <= 0 || ev.PaymentRef == "" {
 		return "", nil // not a payment of one of our invoices (another integration on the account)
 	}
-	inv, err := e.store.Invoice(ctx, ev.InvoiceID)
+	// One transaction checks and records: the invoice exists, the payment is exactly what is
+	// due in its currency (or was recorded before, by a concurrent delivery of this event).
+	res, err := e.store.RecordPayment(ctx, store.Payment{InvoiceID: ev.InvoiceID, Gateway: gateway, GatewayTxnID: ev.PaymentRef,
+		Amount: ev.Amount, CreatedBy: createdBy, ExactDue: true})
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Sprintf("invoice %d does not exist", ev.InvoiceID), nil
 	}
+	if why, ok := ledgerRefusal(err); ok {
+		return why, nil
+	}
 	if err != nil {
 		return "", err
 	}
-	// Looked up after loading the invoice: if a concurrent delivery of this event records the
-	// payment in between, we see it here instead of taking the invoice's new balance (nothing
-	// due) for a mismatch.
-	existing, err := e.store.PaymentByGatewayRef(ctx, gateway, ev.PaymentRef)
-	recorded := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", err
-	}
-	paid := inv.Paid()
-	switch {
-	case recorded && existing.InvoiceID != inv.ID:
-		return fmt.Sprintf("payment %s is recorded on invoice %d, not %d", ev.PaymentRef, existing.InvoiceID, inv.ID), nil
-	case !recorded:
-		if ev.Amount.Currency != inv.Currency || ev.Amount.Amount != inv.Totals.Due.Amount {
-			return fmt.Sprintf("paid %s but invoice %s is due %s %s", ev.Amount, inv.Number, inv.Totals.Due, inv.Status), nil
-		}
-		res, err := e.store.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: gateway, GatewayTxnID: ev.PaymentRef,
-			Amount: ev.Amount, CreatedBy: createdBy})
-		if why, ok := ledgerRefusal(err); ok {
-			return why, nil
-		}
-		if err != nil {
-			return "", err
-		}
-		paid = paid || res.Status == billing.StatusPaid
-	}
-	if !paid || !inv.SubscriptionID.Valid {
+	if res.Status != billing.StatusPaid || res.SubscriptionID == 0 {
 		return "", nil
 	}
-	msg := workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: gateway, PaymentRef: ev.PaymentRef, EventID: ev.ID}
-	for _, id := range []string{workflows.SubscriptionID(inv.SubscriptionID.Int64), workflows.DunningID(inv.ID)} {
-		if err := e.signal(ctx, id, msg); err != nil {
-			return "", err
-		}
-	}
-	return "", nil
+	msg := workflows.InvoicePaid{InvoiceID: ev.InvoiceID, Gateway: gateway, PaymentRef: ev.PaymentRef, EventID: ev.ID}
+	return "", signalInvoicePaid(ctx, e.workflows, res.SubscriptionID, msg)
 }
 
-// signal sends InvoicePaid to a workflow; one that is not running (never started, or finished)
-// has nothing to learn.
-func (e *eventRouter) signal(ctx context.Context, workflowID string, msg workflows.InvoicePaid) error {
-	err := e.workflows.SignalWorkflow(ctx, workflowID, "", workflows.SignalInvoicePaid, msg)
-	if _, notRunning := errors.AsType[*serviceerror.NotFound](err); notRunning {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("signal %s that invoice %d is paid: %w", workflowID, msg.InvoiceID, err)
+// signalInvoicePaid tells an invoice's subscription and its dunning that the invoice is paid; a
+// workflow that is not running (never started, or finished) has nothing to learn.
+func signalInvoicePaid(ctx context.Context, wf Workflows, subscriptionID int64, msg workflows.InvoicePaid) error {
+	for _, id := range []string{workflows.SubscriptionID(subscriptionID), workflows.DunningID(msg.InvoiceID)} {
+		err := wf.SignalWorkflow(ctx, id, "", workflows.SignalInvoicePaid, msg)
+		if _, notRunning := errors.AsType[*serviceerror.NotFound](err); notRunning {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("signal %s that invoice %d is paid: %w", id, msg.InvoiceID, err)
+		}
 	}
 	return nil
 }
@@ -356,7 +333,7 @@ func (e *eventRouter) paymentOf(ctx context.Context, gateway string, ev gateways
 // (for review) from failures worth retrying.
 func ledgerRefusal(err error) (string, bool) {
 	for _, refusal := range []error{billing.ErrCurrencyMismatch, billing.ErrRefundExceedsPaid, billing.ErrInvalidAmount,
-		store.ErrInvoiceState, store.ErrConflict} {
+		store.ErrInvoiceState, store.ErrConflict, store.ErrNotAmountDue} {
 		if errors.Is(err, refusal) {
 			return err.Error(), true
 		}

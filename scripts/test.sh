@@ -84,5 +84,15 @@ export EZSCALE_TEST_ARTIFACTS="$root/test-artifacts"
 say "go vet"
 go vet ./...
 say "go test"
-if [[ $# -eq 0 ]]; then set -- ./...; fi
+full=0
+if [[ $# -eq 0 ]]; then set -- ./...; full=1; fi
 go test -count=1 -p 2 -timeout 25m "$@"
+
+# The renewal benchmark (issue 4): N subscriptions due at once beside a no-op baseline on the
+# same dev server. Its figures are written to test-artifacts/; speed is reported, never asserted.
+if [[ $full == 1 && -z ${EZSCALE_SKIP_BENCH:-} ]]; then
+  n=${EZSCALE_BENCH_RENEWALS:-1000}
+  say "renewal benchmark, N=$n (EZSCALE_SKIP_BENCH=1 skips it)"
+  EZSCALE_BENCH_RENEWALS=$n go test -count=1 -run '^$' -bench RenewalRun -benchtime 1x -timeout 20m ./workflows \
+    | tee test-artifacts/bench-renewals.txt | grep -E 'Benchmark|renewals due'
+fi

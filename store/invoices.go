@@ -20,6 +20,10 @@ const StatusCancelled billing.Status = "cancelled"
 // cancelled invoice, cancelling a paid one).
 var ErrInvoiceState = errors.New("invoice status does not allow this")
 
+// ErrNotAmountDue means a payment that had to settle the invoice exactly (Payment.ExactDue)
+// is not the amount due.
+var ErrNotAmountDue = errors.New("payment is not the amount due")
+
 // DefaultSeries is the invoice numbering series used when NewInvoice.Series is empty.
 const DefaultSeries = "default"
 
@@ -447,9 +451,8 @@ func lockedInvoice(ctx context.Context, tx *sqlx.Tx, id int64) (Invoice, []Payme
 	return inv, pays, refunds, nil
 }
 
-// updateSettlement derives the invoice's status from its payments and refunds and stores it,
-// stamping paid_at the first time payments cover the total.
-func updateSettlement(ctx context.Context, tx *sqlx.Tx, inv Invoice, pays []Payment, refunds []Refund) (billing.Status, error) {
+// settlementOf is where an invoice stands with its payments and refunds.
+func settlementOf(inv Invoice, pays []Payment, refunds []Refund) (*billing.Settlement, error) {
 	bp := make([]billing.Payment, len(pays))
 	for i, p := range pays {
 		bp[i] = billing.Payment{Amount: p.Amount, Gateway: p.Gateway, TransactionID: p.GatewayTxnID}
@@ -460,7 +463,17 @@ func updateSettlement(ctx context.Context, tx *sqlx.Tx, inv Invoice, pays []Paym
 	}
 	st, err := settle(inv.Currency, inv.Lines, inv.Status != billing.StatusDraft, bp, br)
 	if err != nil {
-		return "", fmt.Errorf("settle invoice %s: %w", inv.Number, err)
+		return nil, fmt.Errorf("settle invoice %s: %w", inv.Number, err)
+	}
+	return st, nil
+}
+
+// updateSettlement derives the invoice's status from its payments and refunds and stores it,
+// stamping paid_at the first time payments cover the total.
+func updateSettlement(ctx context.Context, tx *sqlx.Tx, inv Invoice, pays []Payment, refunds []Refund) (billing.Status, error) {
+	st, err := settlementOf(inv, pays, refunds)
+	if err != nil {
+		return "", err
 	}
 	status := st.Status()
 	_, err = tx.ExecContext(ctx, `
@@ -482,6 +495,9 @@ type Payment struct {
 	Amount       billing.Money
 	CreatedBy    string // workflow id, webhook event or request id that recorded it
 	CreatedAt    time.Time
+	// ExactDue, when recording, refuses (ErrNotAmountDue) a new payment that is not exactly the
+	// invoice's amount due, so a gateway event that does not fit is never half-applied.
+	ExactDue bool
 }
 
 type paymentRow struct {
@@ -507,6 +523,8 @@ type PaymentResult struct {
 	Payment         Payment
 	AlreadyRecorded bool           // the gateway transaction was recorded before; nothing changed
 	Status          billing.Status // the invoice's status afterwards
+	SubscriptionID  int64          // the invoice's subscription, 0 when none
+	InvoiceNumber   string
 }
 
 // RecordPayment records a gateway payment and, in the same transaction, marks the invoice paid
@@ -533,7 +551,8 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 			if existing.InvoiceID != p.InvoiceID {
 				return fmt.Errorf("payment %s %s is for invoice %d, not %d: %w", p.Gateway, p.GatewayTxnID, existing.InvoiceID, p.InvoiceID, ErrConflict)
 			}
-			res = PaymentResult{Payment: existing.payment(), AlreadyRecorded: true, Status: inv.Status}
+			res = PaymentResult{Payment: existing.payment(), AlreadyRecorded: true, Status: inv.Status,
+				SubscriptionID: inv.SubscriptionID.Int64, InvoiceNumber: inv.Number}
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -541,6 +560,15 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 		}
 		if p.Amount.Currency != inv.Currency {
 			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Currency, inv.Number, billing.ErrCurrencyMismatch)
+		}
+		if p.ExactDue && inv.Status != billing.StatusDraft && inv.Status != StatusCancelled {
+			st, err := settlementOf(inv, pays, refunds)
+			if err != nil {
+				return err
+			}
+			if due := st.AmountDue(); p.Amount.Amount != due.Amount {
+				return fmt.Errorf("pay %s on invoice %s due %s (%s): %w", p.Amount, inv.Number, due, inv.Status, ErrNotAmountDue)
+			}
 		}
 		if inv.Status == billing.StatusDraft || inv.Status == StatusCancelled {
 			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Status, inv.Number, ErrInvoiceState)
@@ -558,6 +586,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 			return fmt.Errorf("record payment %s %s on invoice %s: %w", p.Gateway, p.GatewayTxnID, inv.Number, err)
 		}
 		res.Payment = row.payment()
+		res.SubscriptionID, res.InvoiceNumber = inv.SubscriptionID.Int64, inv.Number
 		res.Status, err = updateSettlement(ctx, tx, inv, append(pays, res.Payment), refunds)
 		return err
 	})

@@ -328,3 +328,29 @@ func TestWebhookEventIsStoredOnce(t *testing.T) {
 		t.Fatalf("marking an unknown event: err = %v; want ErrNotFound", err)
 	}
 }
+
+func TestExactDuePaymentMustSettleTheInvoice(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	u := newCustomer(t, s, "exact@example.com")
+	inv, err := s.CreateInvoice(ctx, newInvoice(u.ID, "exact")) // total USD 21.60
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: "sandbox", GatewayTxnID: "ch_short", Amount: usd(2000), CreatedBy: "t", ExactDue: true})
+	if !errors.Is(err, store.ErrNotAmountDue) {
+		t.Fatalf("short payment: %v, want ErrNotAmountDue", err)
+	}
+	if pays, _ := s.InvoicePayments(ctx, inv.ID); len(pays) != 0 {
+		t.Fatalf("a refused payment left %d rows", len(pays))
+	}
+	res, err := s.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: "sandbox", GatewayTxnID: "ch_ok", Amount: usd(2160), CreatedBy: "t", ExactDue: true})
+	if err != nil || res.Status != billing.StatusPaid || res.InvoiceNumber != inv.Number {
+		t.Fatalf("exact payment: %+v, %v", res, err)
+	}
+	// The same transaction again is already recorded, not a mismatch against the new balance.
+	again, err := s.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: "sandbox", GatewayTxnID: "ch_ok", Amount: usd(2160), CreatedBy: "t", ExactDue: true})
+	if err != nil || !again.AlreadyRecorded {
+		t.Fatalf("replayed payment: %+v, %v", again, err)
+	}
+}
