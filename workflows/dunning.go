@@ -110,7 +110,7 @@ func dunningSteps(due time.Time, t Timings) []dunningStep {
 
 func invoicePaid(ctx workflow.Context, invoiceID int64) bool {
 	var f InvoiceFacts
-	if err := workflow.ExecuteActivity(billingActivityCtx(ctx, "check invoice"), ActivityInvoiceStatus, invoiceID).Get(ctx, &f); err != nil {
+	if err := localBilling(ctx, ActivityInvoiceStatus, invoiceID, &f); err != nil {
 		return false
 	}
 	return f.Paid

@@ -253,7 +253,10 @@ func (s *subscriber) runCycle(ctx workflow.Context) bool {
 		}
 	}
 	if !paid && !s.ended() && !s.st.CancelAtPeriodEnd {
-		paid = s.waitPaid(ctx, inv.InvoiceID, due)
+		// Woken by a payment, the database confirms it; reaching the due date, the charge that
+		// follows finds a paid invoice paid without charging, so no check is needed here.
+		paid = s.sleepUntil(ctx, due, func() bool { return slices.Contains(s.paid, inv.InvoiceID) || s.st.CancelAtPeriodEnd }) &&
+			!s.ended() && !s.st.CancelAtPeriodEnd && s.confirmPaid(ctx, inv.InvoiceID)
 	}
 	if s.ended() {
 		return false
@@ -376,9 +379,8 @@ func (s *subscriber) charge(ctx workflow.Context, invoiceID int64, attempt strin
 	if err != nil {
 		out = PaymentOutcome{InvoiceID: invoiceID, Failure: err.Error()}
 	}
-	if out.Paid {
+	if out.Paid { // the "renewed" (or "plan-changed") entry that follows says it was paid
 		s.notePaid(InvoicePaid{InvoiceID: invoiceID, PaymentRef: out.PaymentRef})
-		s.note(ctx, "charged", fmt.Sprintf("charged the saved payment method for invoice %d", invoiceID))
 	} else {
 		s.note(ctx, "charge-failed", fmt.Sprintf("charge for invoice %d failed: %s", invoiceID, out.Failure))
 	}
@@ -450,7 +452,7 @@ func (s *subscriber) confirmPaid(ctx workflow.Context, invoiceID int64) bool {
 func (s *subscriber) preview(ctx workflow.Context, start, end time.Time) {
 	var n NextInvoice
 	in := RenewalInput{SubscriptionID: s.st.SubscriptionID, PeriodStart: start, PeriodEnd: end, Now: workflow.Now(ctx)}
-	if err := s.exec(ctx, "preview renewal", ActivityPreviewRenewal, in, &n); err == nil {
+	if err := s.local(ctx, ActivityPreviewRenewal, in, &n); err == nil {
 		s.next = n
 	}
 	s.next.Due, s.next.None = start, s.st.CancelAtPeriodEnd
@@ -503,7 +505,7 @@ func (s *subscriber) record(ctx workflow.Context, r SubscriptionRecord) {
 		r.Actor = "billing"
 	}
 	s.remember(ctx, r.Kind, r.Message)
-	if err := s.exec(ctx, "record "+r.Kind, ActivityRecordSubscription, r, nil); err != nil {
+	if err := s.local(ctx, ActivityRecordSubscription, r, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record subscription change", "kind", r.Kind, "error", err)
 	}
 }
@@ -524,6 +526,26 @@ func (s *subscriber) remember(ctx workflow.Context, kind, msg string) {
 // and gateway refusals come back at once.
 func (s *subscriber) exec(ctx workflow.Context, summary, activity string, arg, result any) error {
 	return workflow.ExecuteActivity(s.shortCtx(ctx, summary), activity, arg).Get(ctx, result)
+}
+
+// local runs a short, idempotent database step as a local activity: it runs in the worker that
+// runs the workflow task, without a round trip through the server.
+func (s *subscriber) local(ctx workflow.Context, activity string, arg, result any) error {
+	return localBilling(ctx, activity, arg, result)
+}
+
+func localBilling(ctx workflow.Context, activity string, arg, result any) error {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			MaximumAttempts:        20,
+			NonRetryableErrorTypes: []string{BillingPermanentError},
+		},
+	})
+	return workflow.ExecuteLocalActivity(ctx, activity, arg).Get(ctx, result)
 }
 
 func (s *subscriber) shortCtx(ctx workflow.Context, summary string) workflow.Context {
