@@ -46,18 +46,25 @@ func adminSubscriptionRow(sub store.Subscription) web.AdminSubscriptionRow {
 		CustomerEmail: sub.CustomerEmail, CustomerID: sub.CustomerID}
 }
 
-func (s *server) adminSubscription(w http.ResponseWriter, r *http.Request) {
+// adminLoadSubscription loads the path's subscription for the admin pages.
+func (s *server) adminLoadSubscription(w http.ResponseWriter, r *http.Request) (store.Subscription, bool) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
-		return
+		return store.Subscription{}, false
 	}
 	sub, err := s.Store.SubscriptionByID(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return store.Subscription{}, false
 	}
-	s.renderAdminSubscription(w, r, sub, http.StatusOK, "")
+	return sub, true
+}
+
+func (s *server) adminSubscription(w http.ResponseWriter, r *http.Request) {
+	if sub, ok := s.adminLoadSubscription(w, r); ok {
+		s.renderAdminSubscription(w, r, sub, http.StatusOK, "")
+	}
 }
 
 // renderAdminSubscription shows a subscription with its live workflow state and the actions that apply.
@@ -143,14 +150,8 @@ func subscriptionActionPermission(r *http.Request) permission {
 // adminSubscriptionAction sends a staff action to subscription:<id> as an Update and shows the
 // workflow's refusal when it has one.
 func (s *server) adminSubscriptionAction(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
+	sub, ok := s.adminLoadSubscription(w, r)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	sub, err := s.Store.SubscriptionByID(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	action := chi.URLParam(r, "action")
