@@ -100,6 +100,11 @@ func newSubscriber(ctx workflow.Context, in SubscriptionInput) (*subscriber, err
 	if err := s.register(ctx); err != nil {
 		return nil, err
 	}
+	if s.st.ServiceID > 0 && in.State == nil {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, ServiceIDKey.ValueSet(strconv.FormatInt(s.st.ServiceID, 10))); err != nil {
+			return nil, fmt.Errorf("set ServiceId: %w", err)
+		}
+	}
 	workflow.Go(ctx, s.receiveSignals)
 	return s, nil
 }
@@ -267,7 +272,10 @@ func (s *subscriber) runCycle(ctx workflow.Context) bool {
 	}
 	if !paid {
 		out := s.charge(ctx, inv.InvoiceID, "due")
-		paid = out.Paid
+		if paid = out.Paid; !paid && out.Failure != "" {
+			mailInvoice(ctx, inv.InvoiceID, InvoiceMailOverdue, "The payment on the due date failed: "+out.Failure+
+				". We will try again; you can also pay the invoice in your account.")
+		}
 	}
 	if !paid {
 		if paid = s.dun(ctx, inv, due); !paid {

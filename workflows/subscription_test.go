@@ -309,8 +309,8 @@ func TestFailedRenewalRetriesSuspendsAndPaymentUnsuspends(t *testing.T) {
 		t.Fatalf("provisioning ops %q", got)
 	}
 	// One failed charge on the due date, then retries on days 1, 3, 5 and 7, each with a mail.
-	if n := l.count("overdue:2"); n != 4 {
-		t.Fatalf("%d overdue mails, want 4 (days 1, 3, 5, 7); mails %v", n, l.mails)
+	if n := l.count("overdue:2"); n != 5 {
+		t.Fatalf("%d overdue mails, want 5 (due date, days 1, 3, 5, 7); mails %v", n, l.mails)
 	}
 	if l.count("suspended:2") != 1 {
 		t.Fatalf("no suspension mail: %v", l.mails)
