@@ -3,6 +3,7 @@ package activities
 import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/ezscale/billing/workflows"
 )
@@ -12,6 +13,7 @@ type Set struct {
 	Onboarding   *Onboarding
 	Provisioning *Provisioning
 	Billing      *Billing
+	Analytics    *Analytics
 }
 
 // Register adds the workflows and their activities to a worker. Activities are registered under
@@ -52,5 +54,9 @@ func Register(r worker.Registry, s Set) {
 		r.RegisterActivityWithOptions(b.CancelInvoice, name(workflows.ActivityCancelInvoice))
 		r.RegisterActivityWithOptions(b.RequestProvisioning, name(workflows.ActivityRequestProvisioning))
 		r.RegisterActivityWithOptions(b.DunningPlan, name(workflows.ActivityDunningPlan))
+	}
+	if a := s.Analytics; a != nil {
+		r.RegisterWorkflowWithOptions(workflows.AnalyticsSnapshot, workflow.RegisterOptions{Name: workflows.WorkflowAnalyticsSnapshot})
+		r.RegisterActivityWithOptions(a.Snapshot, name(workflows.ActivityAnalyticsSnapshot))
 	}
 }

@@ -93,6 +93,9 @@ type Charge struct {
 	Ref    string // the gateway's transaction id (Stripe PaymentIntent id)
 	Status ChargeStatus
 	Amount billing.Money
+	// InvoiceID is the invoice the gateway's record names (from our metadata), when it says; a
+	// caller that captures a payment the customer started checks it against the invoice.
+	InvoiceID int64
 }
 
 // RefundRequest returns money from an earlier charge.

@@ -253,6 +253,14 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.loginFailed(w, r, email, next)
 		return
 	}
+	if u.Closed() {
+		s.recordLogin(r, &u, email, false, "account closed")
+		p := s.page(r, "Log in", nil)
+		p.Form = map[string]string{"email": email, "next": next}
+		p.Error = "This account is closed. Contact support if you need it reopened."
+		s.render(w, r, http.StatusForbidden, "login", p)
+		return
+	}
 	if auth.NeedsRehash(u.PasswordHash, auth.DefaultParams()) {
 		// Upgrade hashes made with weaker parameters while the plain password is at hand.
 		if h, err := auth.HashPassword(password, auth.DefaultParams()); err == nil {

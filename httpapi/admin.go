@@ -10,8 +10,16 @@ import (
 	"github.com/ezscale/billing/web"
 )
 
+// adminDashboard is the staff home page: the business metrics and charts of one currency
+// (?currency=EUR; docs/analytics.md; reused for Settings.DashboardCacheTTL), the services needing attention, then the account counts,
+// recent logins and recent admin activity.
 func (s *server) adminDashboard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	facts, err := s.cachedDashboardFacts(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	counts, err := s.Store.CountUsers(ctx)
 	if err != nil {
 		s.fail(w, r, err)
@@ -32,6 +40,7 @@ func (s *server) adminDashboard(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "admin_dashboard", s.page(r, "Admin dashboard", web.AdminDashboard{
 		Customers: counts.Customers, Unverified: counts.Unverified, Staff: counts.Staff,
 		RecentLogins: loginRows(logins), RecentAudit: auditRows(entries),
+		Analytics: dashboardAnalytics(facts, strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("currency")))),
 	}))
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -606,7 +607,7 @@ func (s *server) startCheckout(ctx context.Context, u *store.User, inv store.Inv
 	page := fmt.Sprintf("%s/account/invoices/%d", s.Settings.BaseURL, inv.ID)
 	co, err := g.StartCheckout(ctx, gateways.CheckoutRequest{
 		InvoiceID: inv.ID, CustomerRef: ref, Amount: inv.Totals.Due, Description: "Invoice " + inv.Number,
-		SuccessURL: page + "?checkout=done", CancelURL: page, IdempotencyKey: fmt.Sprintf("checkout:invoice:%d", inv.ID),
+		SuccessURL: page + "?checkout=done&from=" + url.QueryEscape(g.Name()), CancelURL: page, IdempotencyKey: fmt.Sprintf("checkout:invoice:%d", inv.ID),
 	})
 	if err != nil {
 		return "", fmt.Errorf("checkout of invoice %d: %w", inv.ID, err)

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ezscale/billing/gateways"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/pdf"
@@ -141,9 +144,65 @@ func (s *server) accountInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var notice string
+	if q := r.URL.Query(); q.Get("checkout") == "done" {
+		inv, notice = s.afterCheckout(r, inv, q.Get("from"), q.Get("token"))
+	}
 	lines, totals := invoiceLines(inv)
 	v := web.AccountInvoice{Invoice: invoiceRow(inv, nil), Lines: lines, Totals: totals, Notes: inv.Notes}
-	s.render(w, r, http.StatusOK, "account_invoice", s.page(r, "Invoice "+inv.Number, v))
+	p := s.page(r, "Invoice "+inv.Number, v)
+	if notice != "" {
+		p.Flash = notice
+	}
+	s.render(w, r, http.StatusOK, "account_invoice", p)
+}
+
+// capturer is a gateway whose hosted page only approves a payment, which we then capture
+// (PayPal orders).
+type capturer interface {
+	Capture(ctx context.Context, orderID, idempotencyKey string) (gateways.Charge, error)
+}
+
+// afterCheckout runs when the customer comes back from a gateway's hosted page. Gateways that
+// capture on their side (the sandbox, Stripe) report the payment by webhook; for a capturing
+// gateway (PayPal) the approved order is captured here, once (the idempotency key is the order
+// id), and recorded if the gateway says it pays this very invoice, in its exact amount due.
+func (s *server) afterCheckout(r *http.Request, inv store.Invoice, from, token string) (store.Invoice, string) {
+	const pending = "Thank you: the payment is being confirmed and this page will show it shortly."
+	if inv.Paid() {
+		return inv, "Thank you: the invoice is paid."
+	}
+	g, err := s.Gateways.Get(from)
+	c, ok := g.(capturer)
+	if err != nil || !ok || token == "" {
+		return inv, pending
+	}
+	ctx := r.Context()
+	ch, err := c.Capture(ctx, token, "capture:"+token)
+	if err != nil {
+		s.Log.Warn("capture after checkout failed", "invoice", inv.ID, "gateway", from, "err", err)
+		return inv, "The payment was not completed: " + err.Error() + ". You can try again."
+	}
+	if ch.InvoiceID != inv.ID || ch.Status != gateways.ChargeSucceeded {
+		s.Log.Warn("captured payment does not pay this invoice", "invoice", inv.ID, "charge_invoice", ch.InvoiceID, "status", ch.Status)
+		return inv, pending // the webhook records it against the invoice it names
+	}
+	res, err := s.Store.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: g.Name(), GatewayTxnID: ch.Ref,
+		Amount: ch.Amount, CreatedBy: "checkout:" + token, ExactDue: true})
+	if err != nil {
+		s.Log.Warn("captured payment not recorded", "invoice", inv.ID, "err", err)
+		return inv, pending
+	}
+	if res.Status == billing.StatusPaid && res.SubscriptionID != 0 {
+		msg := workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: g.Name(), PaymentRef: ch.Ref, EventID: "checkout:" + token}
+		if err := signalInvoicePaid(ctx, s.Workflows, res.SubscriptionID, msg); err != nil {
+			s.Log.Warn("invoice paid but its subscription was not told", "invoice", inv.ID, "err", err)
+		}
+	}
+	if fresh, err := s.Store.Invoice(ctx, inv.ID); err == nil {
+		inv = fresh
+	}
+	return inv, "Thank you: the invoice is paid."
 }
 
 func (s *server) accountInvoicePDF(w http.ResponseWriter, r *http.Request) {
@@ -181,7 +240,16 @@ func (s *server) adminInvoices(w http.ResponseWriter, r *http.Request) {
 		filter = ""
 	}
 	v.Filter = string(filter)
-	list, err := s.Store.Invoices(r.Context(), store.InvoiceFilter{Status: filter, Limit: 500})
+	p := s.page(r, "Invoices", nil)
+	search := store.InvoiceSearch{Status: filter, Query: strings.TrimSpace(r.URL.Query().Get("q")), Overdue: r.URL.Query().Get("overdue") == "on", Limit: 500}
+	if search.Query != "" {
+		p.Form["q"] = search.Query
+	}
+	if search.Overdue {
+		p.Form["overdue"] = "on"
+	}
+	v.FilterQuery = listQuery(r, []string{"q", "overdue"})
+	list, err := s.Store.SearchInvoices(r.Context(), search)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -200,7 +268,8 @@ func (s *server) adminInvoices(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Invoices = append(v.Invoices, invoiceRow(inv, c))
 	}
-	s.render(w, r, http.StatusOK, "admin_invoices", s.page(r, "Invoices", v))
+	p.Data = v
+	s.render(w, r, http.StatusOK, "admin_invoices", p)
 }
 
 // adminLoadInvoice loads the path's invoice for the admin pages.

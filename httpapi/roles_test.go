@@ -28,6 +28,13 @@ var adminRouteRoles = map[string][]string{
 	"POST /admin/subscriptions/{id}/suspend":       {store.RoleSupport},
 	"POST /admin/subscriptions/{id}/unsuspend":     {store.RoleSupport},
 	"POST /admin/subscriptions/{id}/retry-payment": {store.RoleBilling},
+	"GET /admin/coupons":                           {store.RoleBilling},
+	"POST /admin/coupons":                          {},
+	"POST /admin/coupons/{id}/retire":              {},
+	"GET /admin/billing":                           {},
+	"POST /admin/billing/taxes":                    {},
+	"POST /admin/billing/taxes/{id}/delete":        {},
+	"POST /admin/billing/numbering":                {},
 	"POST /admin/subscriptions/{id}/cancel":        {},
 	"GET /admin/staff":                             {},
 	"POST /admin/staff":                            {},
@@ -67,13 +74,32 @@ var adminRouteRoles = map[string][]string{
 	"GET /admin/invoices/{id}/pdf":                 {store.RoleBilling, store.RoleSupport},
 	"POST /admin/invoices/{id}/mark-paid":          {store.RoleBilling},
 	"POST /admin/invoices/{id}/cancel":             {store.RoleBilling},
+	"GET /admin/customers":                         {store.RoleBilling, store.RoleSupport},
+	"GET /admin/customers/{id}":                    {store.RoleBilling, store.RoleSupport},
+	"POST /admin/customers/{id}/profile":           {store.RoleBilling},
+	"POST /admin/customers/{id}/close":             {store.RoleBilling},
+	"POST /admin/customers/{id}/reopen":            {store.RoleBilling},
+	"POST /admin/customers/{id}/notes":             {store.RoleSupport},
+	"POST /admin/customers/{id}/notes/{note}":      {store.RoleSupport},
+	"POST /admin/customers/{id}/notes/{note}/pin":  {store.RoleSupport},
+	"GET /admin/palette":                           {store.RoleBilling, store.RoleSupport},
+	"POST /admin/services/bulk/suspend":            {store.RoleSupport},
+	"POST /admin/services/bulk/unsuspend":          {store.RoleSupport},
+	"POST /admin/services/bulk/archive":            {},
+	"POST /admin/services/bulk/restore":            {},
+	"POST /admin/services/{id}/archive":            {},
+	"POST /admin/services/{id}/restore":            {},
+	"POST /admin/invoices/bulk/mark-paid":          {store.RoleBilling},
+	"POST /admin/invoices/bulk/cancel":             {store.RoleBilling},
 }
 
 // routeParamValues are what a walked route's parameters are replaced with. Ids name no record, so
 // a request the role may make ends in 404 or a validation error and changes nothing; {action}
 // routes are checked once per action, since the action decides the permission.
 var routeParamValues = map[string][]string{
-	"/admin/services/{id}/{action}":      {"suspend", "unsuspend", "retry", "terminate", "change-package", "mark-provisioned", "abandon"},
+	"/admin/services/{id}/{action}":      {"suspend", "unsuspend", "retry", "terminate", "change-package", "mark-provisioned", "abandon", "archive", "restore"},
+	"/admin/services/bulk/{action}":      {"suspend", "unsuspend", "archive", "restore"},
+	"/admin/invoices/bulk/{action}":      {"mark-paid", "cancel"},
 	"/admin/subscriptions/{id}/{action}": {"suspend", "unsuspend", "retry-payment", "cancel"},
 }
 

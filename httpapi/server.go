@@ -72,6 +72,9 @@ type Settings struct {
 	Billing workflows.Timings
 	// DefaultGateway is the gateway checkout offers first, e.g. "sandbox" in development.
 	DefaultGateway string
+	// DashboardCacheTTL is how long the admin dashboard's analytics figures are reused between
+	// requests; 0 means one minute, a negative value computes them on every request.
+	DashboardCacheTTL time.Duration
 }
 
 // Deps are the server's collaborators. Sink is set only in development mode (it enables /dev/mail).
@@ -101,6 +104,8 @@ type server struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	dashboard dashboardCache // the admin dashboard's analytics figures, reused for DashboardCacheTTL
 }
 
 // New builds the HTTP handler of the whole site.
@@ -175,6 +180,7 @@ func New(d Deps) http.Handler {
 			r.Get("/payment-methods", s.accountPaymentMethods)
 			r.Post("/payment-methods/default", s.setDefaultPaymentMethod)
 			r.Post("/payment-methods/remove", s.removePaymentMethod)
+			r.Get("/palette", s.accountPalette)
 		})
 
 		r.Route("/admin", func(r chi.Router) {
@@ -185,6 +191,17 @@ func New(d Deps) http.Handler {
 			r.Post("/staff", s.can(permStaffManage, s.adminCreateStaff))
 			r.Post("/staff/{id}/role", s.can(permStaffManage, s.adminSetStaffRole))
 			r.Post("/customers/{id}/impersonate", s.can(permCustomersImpersonate, s.startImpersonation))
+			r.Get("/customers", s.can(permCustomersView, s.adminCustomers))
+			r.Get("/customers/{id}", s.can(permCustomersView, s.adminCustomer))
+			r.Post("/customers/{id}/profile", s.can(permCustomersEdit, s.adminUpdateCustomer))
+			r.Post("/customers/{id}/close", s.can(permCustomersEdit, s.adminCloseCustomer))
+			r.Post("/customers/{id}/reopen", s.can(permCustomersEdit, s.adminReopenCustomer))
+			r.Post("/customers/{id}/notes", s.can(permCustomersNotes, s.adminAddNote))
+			r.Post("/customers/{id}/notes/{note}", s.can(permCustomersNotes, s.adminEditNote))
+			r.Post("/customers/{id}/notes/{note}/pin", s.can(permCustomersNotes, s.adminPinNote))
+			r.Get("/palette", s.can(permDashboard, s.adminPalette)) // every staff role; each kind of result checks its own permission
+			r.Post("/services/bulk/{action}", s.canFor(serviceActionPermission, s.adminBulkServices))
+			r.Post("/invoices/bulk/{action}", s.can(permInvoicesManage, s.adminBulkInvoices))
 			r.Get("/services", s.can(permServicesView, s.adminServices))
 			r.Get("/services/new", s.can(permServicesManage, s.adminServiceForm))
 			r.Post("/services", s.can(permServicesManage, s.adminCreateService))
@@ -218,6 +235,13 @@ func New(d Deps) http.Handler {
 			r.Get("/subscriptions", s.can(permServicesView, s.adminSubscriptions))
 			r.Get("/subscriptions/{id}", s.can(permServicesView, s.adminSubscription))
 			r.Post("/subscriptions/{id}/{action}", s.canFor(subscriptionActionPermission, s.adminSubscriptionAction))
+			r.Get("/coupons", s.can(permCatalogView, s.adminCoupons))
+			r.Post("/coupons", s.can(permCatalogEdit, s.adminCreateCoupon))
+			r.Post("/coupons/{id}/retire", s.can(permCatalogEdit, s.adminRetireCoupon))
+			r.Get("/billing", s.can(permCatalogEdit, s.adminBillingSettings))
+			r.Post("/billing/taxes", s.can(permCatalogEdit, s.adminCreateTaxRule))
+			r.Post("/billing/taxes/{id}/delete", s.can(permCatalogEdit, s.adminDeleteTaxRule))
+			r.Post("/billing/numbering", s.can(permCatalogEdit, s.adminSetNumbering))
 		})
 
 		if d.Sink != nil {

@@ -28,12 +28,29 @@ func serviceStatuses() []string {
 }
 
 func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
-	status := r.URL.Query().Get("status")
+	q := r.URL.Query()
+	status := q.Get("status")
 	if status != "" && !slices.Contains(serviceStatuses(), status) {
 		s.renderError(w, r, http.StatusBadRequest, "Unknown status", "Choose one of the status filters.")
 		return
 	}
-	list, err := s.Store.Services(r.Context(), store.ServiceFilter{Status: status, Limit: 200})
+	p := s.page(r, "Services", nil)
+	f := store.ServiceSearch{Status: status, Query: strings.TrimSpace(q.Get("q")), Archived: q.Get("archived") == "on"}
+	if v := q.Get("type"); knownProductType(v) {
+		f.ProductType = v
+	}
+	if v := q.Get("panel"); slices.ContainsFunc(panelTypeChoices, func(o web.Option) bool { return o.Value == v }) {
+		f.PanelType = v
+	}
+	for k, v := range map[string]string{"q": f.Query, "type": f.ProductType, "panel": f.PanelType} {
+		if v != "" {
+			p.Form[k] = v
+		}
+	}
+	if f.Archived {
+		p.Form["archived"] = "on"
+	}
+	list, err := s.Store.SearchServices(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -43,11 +60,18 @@ func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	archived, err := s.Store.CountArchivedServices(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rows := make([]web.ServiceRow, 0, len(list))
 	for _, svc := range list {
 		rows = append(rows, serviceRow(svc))
 	}
-	s.render(w, r, http.StatusOK, "admin_services", s.page(r, "Services", web.AdminServices{Filter: status, Counts: counts, Services: rows}))
+	p.Data = web.AdminServices{Filter: status, Counts: counts, Services: rows, Archived: f.Archived, ArchivedCount: archived,
+		ProductTypes: productTypes, PanelTypes: panelTypeChoices, FilterQuery: listQuery(r, []string{"q", "type", "panel", "archived"})}
+	s.render(w, r, http.StatusOK, "admin_services", p)
 }
 
 func (s *server) adminServiceForm(w http.ResponseWriter, r *http.Request) {
@@ -275,6 +299,9 @@ func (s *server) adminServiceAction(w http.ResponseWriter, r *http.Request) {
 			PanelServiceID: strings.TrimSpace(r.PostFormValue("panel_service_id"))}
 	case "abandon":
 		update, arg = workflows.UpdateProvisionResolve, workflows.Resolution{Action: workflows.ResolveAbandon, Actor: actor, Note: strings.TrimSpace(r.PostFormValue("note"))}
+	case "archive", "restore":
+		s.adminArchiveService(w, r, svc, action == "archive")
+		return
 	default:
 		s.notFound(w, r)
 		return
@@ -319,6 +346,10 @@ func actionNotice(action string) string {
 		return "Recorded the server made by hand."
 	case "abandon":
 		return "Abandoned: partial resources are being removed."
+	case "archived":
+		return "Archived: the service is hidden from the lists and the customer's portal."
+	case "restored":
+		return "Restored from the archive."
 	}
 	return ""
 }

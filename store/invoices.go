@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -782,4 +783,46 @@ func (s *Store) InvoiceRefunds(ctx context.Context, invoiceID int64) ([]Refund, 
 		out[i] = r.refund()
 	}
 	return out, nil
+}
+
+// InvoiceSeries is an invoice numbering series: the prefix and the number the next invoice gets.
+type InvoiceSeries struct {
+	Series string `db:"series"`
+	Prefix string `db:"prefix"`
+	Next   int64  `db:"next_number"`
+}
+
+// InvoiceSeriesByName loads a numbering series.
+func (s *Store) InvoiceSeriesByName(ctx context.Context, series string) (InvoiceSeries, error) {
+	var out InvoiceSeries
+	if err := s.db.GetContext(ctx, &out, `SELECT series, prefix, next_number FROM invoice_sequences WHERE series = $1`, series); err != nil {
+		return InvoiceSeries{}, notFound(err, fmt.Sprintf("invoice series %q", series))
+	}
+	return out, nil
+}
+
+// SetInvoiceSeries changes a series' prefix and next number. The number may only move forward
+// (numbers already given stay unique and the series keeps counting up); moving it back is
+// ErrInvalid and changes nothing.
+func (s *Store) SetInvoiceSeries(ctx context.Context, in InvoiceSeries) error {
+	if len(in.Prefix) > 20 || strings.ContainsAny(in.Prefix, " \t\n") {
+		return fmt.Errorf("invoice prefix %q: at most 20 characters, no spaces: %w", in.Prefix, ErrInvalid)
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var next int64
+		if err := tx.GetContext(ctx, &next, `SELECT next_number FROM invoice_sequences WHERE series = $1 FOR UPDATE`, in.Series); err != nil {
+			return notFound(err, fmt.Sprintf("invoice series %q", in.Series))
+		}
+		if in.Next < next {
+			return fmt.Errorf("invoice series %q: next number %d is below %d, already reached: %w", in.Series, in.Next, next, ErrInvalid)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE invoice_sequences SET prefix = $2, next_number = $3 WHERE series = $1`, in.Series, in.Prefix, in.Next)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("invoice series %q: %w", in.Series, ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("set invoice series %q: %w", in.Series, err)
+		}
+		return nil
+	})
 }

@@ -59,7 +59,7 @@ func (s *Store) SessionUser(ctx context.Context, idHash []byte, lifetime time.Du
 		       u.id AS "u.id", u.email AS "u.email", u.email_verified_at AS "u.email_verified_at",
 		       u.password_hash AS "u.password_hash", u.name AS "u.name", u.role AS "u.role",
 		       u.theme AS "u.theme", u.created_at AS "u.created_at", u.updated_at AS "u.updated_at"
-		FROM touched t JOIN users u ON u.id = t.user_id`, idHash, lifetime.Seconds())
+		FROM touched t JOIN users u ON u.id = t.user_id AND u.closed_at IS NULL`, idHash, lifetime.Seconds())
 	if err != nil {
 		return Session{}, User{}, notFound(err, "session")
 	}

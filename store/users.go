@@ -27,7 +27,12 @@ type User struct {
 	Theme           string       `db:"theme"`
 	CreatedAt       time.Time    `db:"created_at"`
 	UpdatedAt       time.Time    `db:"updated_at"`
+	// ClosedAt is set while staff have closed the account: it cannot log in.
+	ClosedAt sql.NullTime `db:"closed_at"`
 }
+
+// Closed reports whether staff have closed the account.
+func (u User) Closed() bool { return u.ClosedAt.Valid }
 
 // Verified reports whether the user has confirmed their email address.
 func (u User) Verified() bool { return u.EmailVerifiedAt.Valid }
@@ -62,7 +67,7 @@ type NewUser struct {
 // NormalizeEmail is the canonical form of an address for storage and lookup.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-const userColumns = `id, email, email_verified_at, password_hash, name, role, theme, created_at, updated_at`
+const userColumns = `id, email, email_verified_at, password_hash, name, role, theme, created_at, updated_at, closed_at`
 
 // CreateUser inserts a user and its profile in one transaction. A taken address returns ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, in NewUser) (User, error) {

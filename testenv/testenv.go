@@ -20,6 +20,8 @@ import (
 
 	"github.com/ezscale/billing/activities"
 	"github.com/ezscale/billing/gateways"
+	"github.com/ezscale/billing/gateways/paypal"
+	ppsim "github.com/ezscale/billing/gateways/paypal/sim"
 	"github.com/ezscale/billing/gateways/sandbox"
 	"github.com/ezscale/billing/httpapi"
 	"github.com/ezscale/billing/mail"
@@ -103,7 +105,9 @@ type Stack struct {
 	// delivered to /webhooks/sandbox; Gateways holds it under "sandbox".
 	Sandbox  *sandbox.Sandbox
 	Gateways gateways.Registry
-	Pricer   *pricing.Pricer
+	// PayPal is the PayPal simulator when Options.PayPal is set.
+	PayPal *ppsim.Server
+	Pricer *pricing.Pricer
 	// Billing are the worker's subscription and dunning activities.
 	Billing *activities.Billing
 }
@@ -121,6 +125,8 @@ type Options struct {
 	NoWorker bool
 	// Billing are the subscription timings (zero fields: production defaults).
 	Billing workflows.Timings
+	// PayPal adds a PayPal gateway talking to a PayPal simulator (Stack.PayPal).
+	PayPal bool
 }
 
 // NewStack builds a Stack; everything stops when the test ends.
@@ -187,6 +193,15 @@ func NewStack(t testing.TB, o Options) *Stack {
 		WebhookURL: base + "/webhooks/sandbox"})
 	t.Cleanup(st.Sandbox.Close)
 	st.Gateways = gateways.Registry{sandbox.Name: st.Sandbox}
+	if o.PayPal {
+		st.PayPal = ppsim.New(ppsim.Options{ClientID: "test-client", Secret: "test-secret", WebhookID: "WH-TEST"})
+		t.Cleanup(st.PayPal.Close)
+		pp, err := paypal.New(paypal.Options{ClientID: "test-client", Secret: "test-secret", APIBase: st.PayPal.URL, WebhookID: "WH-TEST"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Gateways[paypal.Name] = pp
+	}
 	st.Pricer = &pricing.Pricer{Store: st.Store, SellerCountry: "US"}
 	st.Settings.DefaultGateway = sandbox.Name
 	st.Settings.Billing = o.Billing

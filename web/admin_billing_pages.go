@@ -41,3 +41,32 @@ type PaymentRow struct {
 	Gateway, Ref, Amount, Refunded string
 	At                             time.Time
 }
+
+// CouponRow is one coupon in the admin list.
+type CouponRow struct {
+	ID                       int64
+	Code, Discount, Duration string
+	Expires, MaxUses         string // "" when none
+	Products                 []string
+	Retired, Stackable       bool
+	OncePerCustomer          bool
+}
+
+// AdminCoupons is the view of "admin_coupons"; the create form's values are in Page.Form.
+type AdminCoupons struct{ Coupons []CouponRow }
+
+// TaxRuleRow is one tax rule.
+type TaxRuleRow struct {
+	ID                   int64
+	Level                int
+	Name, Country, State string
+	Rate                 string
+	Compound             bool
+}
+
+// BillingSettings is the view of "admin_billing_settings": tax rules and invoice numbering.
+type BillingSettings struct {
+	TaxRules []TaxRuleRow
+	Prefix   string
+	Next     int64
+}

@@ -24,6 +24,19 @@ var funcs = template.FuncMap{
 	"statuses":      serviceStatuses,
 	"statusLabel":   statusLabel,
 	"sumCounts":     sumCounts,
+	"options":       options,
+}
+
+// options makes select choices from value, label pairs: (options "a" "Label A" "b" "Label B").
+func options(pairs ...string) ([]Option, error) {
+	if len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("options: %d arguments, want value and label pairs", len(pairs))
+	}
+	out := make([]Option, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		out = append(out, Option{Value: pairs[i], Label: pairs[i+1]})
+	}
+	return out, nil
 }
 
 // datetime formats t in UTC for tables and headers; the zero time is a dash.

@@ -94,6 +94,8 @@ type AdminDashboard struct {
 	Staff        int
 	RecentLogins []LoginRow
 	RecentAudit  []AuditRow
+	// Analytics are the business metrics and charts (analytics_pages.go).
+	Analytics DashboardAnalytics
 }
 
 // AuditLog is the view of "admin_audit"; the filter values are in Page.Form: actor, action,
@@ -194,6 +196,13 @@ type AdminServices struct {
 	Filter   string         // current status filter ("" = all, or one of pending, provisioning, active, suspended, needs_attention, terminated, abandoned)
 	Counts   map[string]int // services per status
 	Services []ServiceRow
+	// Archived shows the archived services instead (?archived=on); ArchivedCount is how many
+	// there are. The search (q), product type (type) and panel type (panel) are in Page.Form.
+	Archived      bool
+	ArchivedCount int
+	ProductTypes  []Option
+	PanelTypes    []Option
+	FilterQuery   string // the current filters as a query string, kept by the status tabs
 }
 
 // ServiceForm is the view of "admin_service_new"; values in Page.Form: customer_id, product_id, hostname.
@@ -357,6 +366,9 @@ type AdminInvoices struct {
 	Filter   string
 	Statuses []string
 	Invoices []InvoiceRow
+	// The search (q) and overdue ("on") filters are in Page.Form; FilterQuery is them as a
+	// query string, kept by the status tabs.
+	FilterQuery string
 }
 
 // AdminInvoice is the view of "admin_invoice".

@@ -73,8 +73,15 @@ var pages = map[string]pageSpec{
 	"account_payment_methods": {layout: "portal", view: viewOf[PaymentMethods]()},
 
 	// Subscriptions for staff (admin_billing_pages.go).
-	"admin_subscriptions": {layout: "admin", view: viewOf[AdminSubscriptions]()},
-	"admin_subscription":  {layout: "admin", view: viewOf[AdminSubscription]()},
+	"admin_subscriptions":    {layout: "admin", view: viewOf[AdminSubscriptions]()},
+	"admin_subscription":     {layout: "admin", view: viewOf[AdminSubscription]()},
+	"admin_coupons":          {layout: "admin", view: viewOf[AdminCoupons]()},
+	"admin_billing_settings": {layout: "admin", view: viewOf[BillingSettings]()},
+
+	// Customers, and the outcome of bulk actions on services and invoices (customer_pages.go).
+	"admin_customers":   {layout: "admin", view: viewOf[AdminCustomers]()},
+	"admin_customer":    {layout: "admin", view: viewOf[AdminCustomer]()},
+	"admin_bulk_result": {layout: "admin", view: viewOf[BulkResult]()},
 }
 
 // PageNames lists every page Render accepts, sorted.

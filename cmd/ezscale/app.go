@@ -121,6 +121,7 @@ func newWorker(cfg config.Config, tc client.Client, s *store.Store, m *mail.SMTP
 		Onboarding:   &activities.Onboarding{Users: s, Mail: m, BaseURL: cfg.BaseURL},
 		Provisioning: prov,
 		Billing:      newBilling(cfg, s, m, tc, pay.registry),
+		Analytics:    &activities.Analytics{Store: s},
 	})
 	return w
 }
@@ -234,6 +235,10 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 	w := newWorker(p.cfg, p.client, p.store, p.mail, p.prov, pay)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
+	}
+	if err := ensureAnalyticsSchedule(ctx, p.client, p.cfg.TaskQueue); err != nil {
+		w.Stop()
+		return err
 	}
 	p.log.Info("worker polling", "task_queue", p.cfg.TaskQueue, "namespace", p.cfg.TemporalNamespace, "version", version)
 	<-ctx.Done()

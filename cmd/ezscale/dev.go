@@ -130,6 +130,9 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	if err := ensureAnalyticsSchedule(ctx, tc, cfg.TaskQueue); err != nil {
+		return err
+	}
 
 	h, err := newHTTP(log, cfg, s, tc, mailer, mailSink, prov, pay)
 	if err != nil {

@@ -5,11 +5,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/ezscale/billing/seed"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,6 +27,14 @@ Usage:
   ezscale worker                   run the Temporal worker
   ezscale migrate [up|down|status] manage the database schema (default up)
   ezscale seed                     create the demo accounts and catalog (idempotent)
+  ezscale seed --demo [--scale N] [--seed V]
+                                   also create a demo business: at scale 1, 300 customers,
+                                   500 subscriptions, 800 invoices over the last 24 months
+                                   (--scale 100: 30,000 / 50,000 / 80,000; fractions allowed;
+                                   default 1). The same --seed (default 1) on the same day
+                                   gives the same business. Refuses to run twice on a database.
+  ezscale analytics backfill --from YYYY-MM-DD [--to YYYY-MM-DD]
+                                   store the daily metric snapshots of past days
   ezscale ops provisioning list|retry|abandon <service-id>
                                    find and fix failed provisioning
   ezscale version                  print the version
@@ -65,7 +77,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "seed":
+		if len(rest) > 0 {
+			return runSeedDemo(ctx, rest, getenv, stdout, stderr)
+		}
 		return runSeed(ctx, getenv, stdout, stderr)
+	case "analytics":
+		return runAnalytics(ctx, rest, getenv, stdout, stderr)
 	case "ops":
 		return runOps(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
@@ -78,4 +95,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return usageError(fmt.Sprintf("unknown command %q", cmd))
 	}
+}
+
+// runSeedDemo is `ezscale seed --demo [--scale N] [--seed V]`: the demo accounts and catalog,
+// then the demo business, with progress on stderr.
+func runSeedDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	demo := fs.Bool("demo", false, "create the demo business")
+	scale := fs.Float64("scale", 1, "size of the demo business: 1 is 300 customers, 500 subscriptions, 800 invoices")
+	seedValue := fs.Uint64("seed", 1, "random seed: the same seed gives the same business")
+	if err := fs.Parse(args); err != nil {
+		return usageError(fmt.Sprintf("seed: %v", err))
+	}
+	if !*demo || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError("seed: --scale and --seed need --demo")
+	}
+	dsn, err := requireDatabaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, "info")
+	s, err := openStore(ctx, log, dsn, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	started := time.Now()
+	n, err := seed.Business(ctx, log, s, seed.BusinessOptions{Scale: *scale, Seed: *seedValue, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo business ready in %s: %d customers, %d subscriptions, %d services, %d invoices, %d payments, %d refunds\n",
+		time.Since(started).Round(100*time.Millisecond), n.Customers, n.Subscriptions, n.Services, n.Invoices, n.Payments, n.Refunds)
+	for _, l := range seed.DemoLogins() {
+		fmt.Fprintf(stdout, "  %-8s %s / %s\n", l.Role, l.Email, l.Password)
+	}
+	fmt.Fprintf(stdout, "  demo business customers: any *@demo.example address / %s\n", seed.DemoCustomerPassword)
+	return nil
 }

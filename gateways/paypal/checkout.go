@@ -170,7 +170,7 @@ func chargeOf(op string, c paypal.CaptureAmount) (gateways.Charge, error) {
 		return gateways.Charge{}, &gateways.Error{Gateway: Name, Kind: gateways.ErrTemporary, PaymentRef: c.ID,
 			Message: fmt.Sprintf("%s: capture %s amount: %v", op, c.ID, err)}
 	}
-	charge := gateways.Charge{Ref: c.ID, Amount: amount}
+	charge := gateways.Charge{Ref: c.ID, Amount: amount, InvoiceID: invoiceID(c.CustomID, "", "")}
 	switch c.Status {
 	case "PENDING":
 		charge.Status = gateways.ChargePending

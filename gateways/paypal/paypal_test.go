@@ -134,8 +134,8 @@ func TestCheckoutApproveOnPageThenCaptureChargesInvoiceOnce(t *testing.T) {
 	if len(caps) != 1 || caps[0].OrderID != co.Ref {
 		t.Fatalf("simulator holds captures %+v, want exactly one of order %s", caps, co.Ref)
 	}
-	if charge.Ref != caps[0].ID || charge.Status != gateways.ChargeSucceeded || charge.Amount != usd(1999) {
-		t.Errorf("charge = %+v, want ref %s, succeeded, USD 19.99", charge, caps[0].ID)
+	if charge.Ref != caps[0].ID || charge.Status != gateways.ChargeSucceeded || charge.Amount != usd(1999) || charge.InvoiceID != 42 {
+		t.Errorf("charge = %+v, want ref %s, succeeded, USD 19.99, invoice 42", charge, caps[0].ID)
 	}
 	if got := e.sim.OrderStatus(co.Ref); got != sim.OrderCompleted {
 		t.Errorf("order status after capture = %q, want %q", got, sim.OrderCompleted)

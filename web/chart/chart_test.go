@@ -1,0 +1,62 @@
+package chart
+
+import (
+	"encoding/xml"
+	"strings"
+	"testing"
+)
+
+func points() []Point {
+	return []Point{{Label: "Jan", Value: 1200}, {Label: "Feb", Value: 0}, {Label: "Mar <&>", Value: 4833, Tip: "March: USD 48.33"}}
+}
+
+func TestChartsDrawOnePointWithATooltipPerValueAndNoInlineStyles(t *testing.T) {
+	for name, svg := range map[string]string{
+		"line":  string(Line(Chart{ID: "l", Title: "Line", Series: "MRR", Points: points()})),
+		"bars":  string(Bars(Chart{ID: "b", Title: "Bars", Series: "Revenue", Points: points()})),
+		"hbars": string(HorizontalBars(Chart{ID: "h", Title: "Plans", Series: "Subscriptions", Points: points()})),
+	} {
+		if n := strings.Count(svg, `class="chart-bar chart-point"`) + strings.Count(svg, `class="chart-dot chart-point"`); n != 3 {
+			t.Errorf("%s: %d data points, want 3:\n%s", name, n, svg)
+		}
+		if !strings.Contains(svg, "<title>March: USD 48.33</title>") || !strings.Contains(svg, "<title>Jan: 1200</title>") {
+			t.Errorf("%s: tooltips missing:\n%s", name, svg)
+		}
+		if strings.Contains(svg, "style=") || strings.Contains(svg, "fill=") || strings.Contains(svg, "<script") {
+			t.Errorf("%s: inline style or script in the SVG:\n%s", name, svg)
+		}
+		if strings.Contains(svg, "Mar <&>") {
+			t.Errorf("%s: label not escaped", name)
+		}
+		if err := xml.Unmarshal([]byte(svg), new(any)); err != nil && !strings.Contains(err.Error(), "EOF") {
+			t.Errorf("%s: not well-formed XML: %v", name, err)
+		}
+		if !strings.Contains(svg, `class="chart-legend-text"`) || !strings.Contains(svg, `class="chart-tick"`) {
+			t.Errorf("%s: no legend or tick labels", name)
+		}
+	}
+}
+
+func TestNiceTicksCoverTheRangeWithRoundSteps(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi int64
+		want   []int64
+	}{
+		{0, 4833, []int64{0, 2000, 4000, 6000}},
+		{0, 100, []int64{0, 25, 50, 75, 100}},
+		{-500, 1000, []int64{-500, 0, 500, 1000}},
+		{0, 0, []int64{0, 1}},
+	} {
+		got := niceTicks(c.lo, c.hi, 4)
+		if len(got) != len(c.want) {
+			t.Errorf("niceTicks(%d, %d) = %v, want %v", c.lo, c.hi, got, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("niceTicks(%d, %d) = %v, want %v", c.lo, c.hi, got, c.want)
+				break
+			}
+		}
+	}
+}
