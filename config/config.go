@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +67,9 @@ type Config struct {
 	// SellerCountry is the company's ISO country (EU reverse charge); SellerName and SellerTaxID
 	// are printed on invoices.
 	SellerCountry, SellerName, SellerTaxID string
+	// SellerAddress lines and SellerLogo (a PNG file's contents) are printed on invoices too.
+	SellerAddress []string
+	SellerLogo    []byte
 }
 
 // Billing are the billing timings; days are BillingDay long so tests and demos can run a month
@@ -137,6 +142,8 @@ func Vars() []Var {
 		{"SELLER_NAME", "EZSCALE Hosting", "company name printed on invoices"},
 		{"SELLER_COUNTRY", "US", "company country (ISO code), for EU reverse charge"},
 		{"SELLER_TAX_ID", "", "company VAT or tax number printed on invoices"},
+		{"SELLER_ADDRESS", "", "company address printed on invoices, lines separated by |"},
+		{"SELLER_LOGO", "", "path of a PNG logo printed at the top of invoices"},
 		{"DEFAULT_GATEWAY", "sandbox in development, else the first configured", "gateway offered first at checkout"},
 		{"SANDBOX_GATEWAY", "true in development", "offer the built-in test-card gateway"},
 		{"SANDBOX_WEBHOOK_SECRET", "(derived from APP_KEY)", "signs the sandbox gateway's webhooks"},
@@ -388,6 +395,22 @@ func (c *Config) loadBilling(get func(name, def string) string) []error {
 	c.SellerName = get("SELLER_NAME", "EZSCALE Hosting")
 	c.SellerCountry = strings.ToUpper(get("SELLER_COUNTRY", "US"))
 	c.SellerTaxID = get("SELLER_TAX_ID", "")
+	for _, l := range strings.Split(get("SELLER_ADDRESS", ""), "|") {
+		if l = strings.TrimSpace(l); l != "" {
+			c.SellerAddress = append(c.SellerAddress, l)
+		}
+	}
+	if path := get("SELLER_LOGO", ""); path != "" {
+		logo, err := os.ReadFile(path)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("SELLER_LOGO %q: %v", path, err))
+		case !bytes.HasPrefix(logo, []byte("\x89PNG\r\n\x1a\n")):
+			errs = append(errs, fmt.Errorf("SELLER_LOGO %q: not a PNG file", path))
+		default:
+			c.SellerLogo = logo
+		}
+	}
 	if len(c.SellerCountry) != 2 {
 		errs = append(errs, fmt.Errorf("SELLER_COUNTRY %q: want a two-letter ISO code", c.SellerCountry))
 	}

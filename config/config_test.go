@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,29 @@ func TestBillingDefaultsAndOverrides(t *testing.T) {
 		if _, err := Load(env(m), "development"); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%v: err = %v, want one naming %s", m, err, name)
 		}
+	}
+}
+
+func TestSellerLogoMustBeAReadablePNG(t *testing.T) {
+	dir := t.TempDir()
+	text := dir + "/logo.txt"
+	png := dir + "/logo.png"
+	if err := os.WriteFile(text, []byte("not a picture"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(png, []byte("\x89PNG\r\n\x1a\nrest"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{text, dir + "/missing.png"} {
+		if _, err := Load(env(map[string]string{"SELLER_LOGO": path}), "development"); err == nil || !strings.Contains(err.Error(), "SELLER_LOGO") {
+			t.Errorf("SELLER_LOGO=%s: err = %v", path, err)
+		}
+	}
+	c, err := Load(env(map[string]string{"SELLER_LOGO": png, "SELLER_ADDRESS": "1 Main St | Springfield"}), "development")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.SellerLogo) == 0 || fmt.Sprint(c.SellerAddress) != "[1 Main St Springfield]" {
+		t.Fatalf("logo %d bytes, address %q", len(c.SellerLogo), c.SellerAddress)
 	}
 }

@@ -63,6 +63,18 @@ type CheckoutRequest struct {
 	IdempotencyKey string
 }
 
+// SetupRequest asks for a hosted page where the customer saves a payment method without paying,
+// for later off-session charges. Gateways that support it have a StartSetup method:
+//
+//	StartSetup(ctx context.Context, r SetupRequest) (Checkout, error)
+type SetupRequest struct {
+	CustomerRef    string // from EnsureCustomer
+	Currency       string // the currency future charges will be in
+	SuccessURL     string
+	CancelURL      string
+	IdempotencyKey string
+}
+
 // Checkout is a created hosted payment page.
 type Checkout struct {
 	Ref string // the gateway's session id

@@ -18,9 +18,6 @@ import (
 	"github.com/ezscale/billing/workflows"
 )
 
-// invoiceSeller is the seller printed on every invoice PDF.
-var invoiceSeller = pdf.Party{Name: "EZSCALE Hosting"}
-
 // invoiceStatuses are the statuses the admin list can be filtered by.
 var invoiceStatuses = []billing.Status{
 	billing.StatusDraft, billing.StatusUnpaid, billing.StatusPaid, billing.StatusPartiallyRefunded,
@@ -215,7 +212,7 @@ func (s *server) accountInvoicePDF(w http.ResponseWriter, r *http.Request) {
 
 // writeInvoicePDF answers with the invoice rendered as a PDF attachment named after its number.
 func (s *server) writeInvoicePDF(w http.ResponseWriter, r *http.Request, inv store.Invoice) {
-	out, err := pdf.ForInvoice(r.Context(), s.Store, inv, invoiceSeller)
+	out, err := pdf.ForInvoice(r.Context(), s.Store, inv, s.Settings.Seller)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -12,9 +14,9 @@ import (
 	"github.com/ezscale/billing/web"
 )
 
-// The customer's saved payment methods at each gateway that keeps them: list, choose the
-// default renewals charge, remove. Cards are added only on a gateway's hosted page, when the
-// customer pays an invoice (gateways.Gateway has no zero-amount "save a card" page).
+// The customer's saved payment methods at each gateway that keeps them: list, add (on the
+// gateway's hosted setup page, for gateways that have one), choose the default renewals
+// charge, remove. Card data never reaches us.
 
 // withoutSavedMethods are gateways that keep no saved methods for us (gateways/paypal:
 // PaymentMethods always answers none), so the page does not offer them.
@@ -44,11 +46,19 @@ func (s *server) savedMethods(ctx context.Context, u *store.User, name string) (
 	return g, ref, ms, nil
 }
 
+// setupStarter is a gateway with a hosted page that saves a card without a payment.
+type setupStarter interface {
+	StartSetup(ctx context.Context, r gateways.SetupRequest) (gateways.Checkout, error)
+}
+
 func (s *server) paymentMethodsPage(r *http.Request) web.Page {
 	u := currentUser(r)
 	var v web.PaymentMethods
 	for _, name := range s.savedMethodGateways() {
-		gm := web.GatewayMethods{Gateway: gatewayOptions([]string{name})[0].Label}
+		gm := web.GatewayMethods{Gateway: gatewayOptions([]string{name})[0].Label, Name: name}
+		if g, err := s.Gateways.Get(name); err == nil {
+			_, gm.CanAdd = g.(setupStarter)
+		}
 		_, _, ms, err := s.savedMethods(r.Context(), u, name)
 		if err != nil {
 			s.Log.Warn("list payment methods", "customer", u.ID, "gateway", name, "err", err)
@@ -60,10 +70,14 @@ func (s *server) paymentMethodsPage(r *http.Request) web.Page {
 		}
 		v.Gateways = append(v.Gateways, gm)
 	}
+	v.Nonce = rand.Text()
 	return s.page(r, "Payment methods", v)
 }
 
 func (s *server) accountPaymentMethods(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); q.Get("done") == "added" {
+		s.afterCardAdded(r, q.Get("gateway"))
+	}
 	p := s.paymentMethodsPage(r)
 	p.Flash = paymentMethodNotice(r.URL.Query().Get("done"))
 	s.render(w, r, http.StatusOK, "account_payment_methods", p)
@@ -71,6 +85,8 @@ func (s *server) accountPaymentMethods(w http.ResponseWriter, r *http.Request) {
 
 func paymentMethodNotice(code string) string {
 	switch code {
+	case "added":
+		return "Your new card is saved and is now your default: renewals will be charged to it."
 	case "default":
 		return "Your default payment method has been changed. Renewals will be charged to it."
 	case "removed":
@@ -176,4 +192,58 @@ func (s *server) removePaymentMethod(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, "payment_method.remove", userTarget(u.ID), fmt.Appendf(nil, `{"gateway":%q,"last4":%q}`, g.Name(), m.Last4))
 	http.Redirect(w, r, "/account/payment-methods?done=removed", http.StatusSeeOther)
+}
+
+// addPaymentMethod sends the customer to the gateway's page to save a card without paying.
+// The form's nonce makes a double submission the same page.
+func (s *server) addPaymentMethod(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	name := r.PostFormValue("gateway")
+	g, err := s.Gateways.Get(name)
+	starter, ok := g.(setupStarter)
+	if err != nil || !ok || withoutSavedMethods[name] {
+		s.refuseOnPaymentMethods(w, r, http.StatusUnprocessableEntity, "Cards cannot be added at that payment provider from here.")
+		return
+	}
+	currency := "USD"
+	if subs, err := s.Store.Subscriptions(r.Context(), store.SubscriptionFilter{CustomerID: u.ID, Limit: 1}); err == nil && len(subs) > 0 {
+		currency = subs[0].Currency
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	ref, err := g.EnsureCustomer(ctx, gateways.Customer{ID: u.ID, Email: u.Email, Name: u.Name})
+	if err == nil {
+		page := s.Settings.BaseURL + "/account/payment-methods"
+		var co gateways.Checkout
+		co, err = starter.StartSetup(ctx, gateways.SetupRequest{CustomerRef: ref, Currency: currency,
+			SuccessURL: page + "?done=added&gateway=" + url.QueryEscape(name), CancelURL: page,
+			IdempotencyKey: fmt.Sprintf("setup:%d:%s", u.ID, r.PostFormValue("nonce"))})
+		if err == nil {
+			http.Redirect(w, r, co.URL, http.StatusSeeOther)
+			return
+		}
+	}
+	s.Log.Warn("start card setup", "customer", u.ID, "gateway", name, "err", err)
+	s.refuseOnPaymentMethods(w, r, http.StatusBadGateway, "The payment provider could not be reached. Please try again in a minute.")
+}
+
+// afterCardAdded points the customer's live subscriptions at the gateway's default card once
+// the customer is back from saving a new one.
+func (s *server) afterCardAdded(r *http.Request, name string) {
+	u := currentUser(r)
+	if withoutSavedMethods[name] {
+		return
+	}
+	_, _, ms, err := s.savedMethods(r.Context(), u, name)
+	if err != nil {
+		return
+	}
+	for _, m := range ms {
+		if m.Default {
+			if err := s.Store.SetCustomerPaymentMethod(r.Context(), u.ID, name, m.Ref); err != nil {
+				s.Log.Warn("point subscriptions at the new card", "customer", u.ID, "err", err)
+			}
+			return
+		}
+	}
 }

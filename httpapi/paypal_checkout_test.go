@@ -58,3 +58,45 @@ func TestPayPalCheckoutIsCapturedWhenTheCustomerComesBack(t *testing.T) {
 		t.Fatalf("payments %+v", pays)
 	}
 }
+
+// TestAddingACardOnTheGatewaysSetupPageMakesItTheRenewalCard adds a card from the payment
+// methods page through the sandbox's setup page: nothing is charged, the card is listed as the
+// default and the customer's subscription will be charged on it.
+func TestAddingACardOnTheGatewaysSetupPageMakesItTheRenewalCard(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{})
+	ctx := context.Background()
+	sub, _ := orderAndPay(t, st, "cards@example.com", "vps-2gb")
+	c := newBrowser(t, st)
+	c.login("cards@example.com", "password 12345")
+	page := c.get("/account/payment-methods")
+	fields := hiddenFields(page.Body)
+	if !strings.Contains(page.Body, `data-testid="method-add"`) {
+		t.Fatal("no add-a-card button for the sandbox")
+	}
+	charges := st.Sandbox.Stats().Charges
+	add := c.post("/account/payment-methods/add", "/account/payment-methods", url.Values{"gateway": {"sandbox"}, "nonce": {fields.Get("nonce")}})
+	if add.Status != http.StatusSeeOther || !strings.HasPrefix(add.Location, st.URL("/sandbox/checkout/")) {
+		t.Fatalf("add a card: %d to %q", add.Status, add.Location)
+	}
+	saved := c.post(strings.TrimPrefix(add.Location, st.URL("")), "", url.Values{"number": {"4000 0000 0000 0341"}, "expiry": {"11 / 39"}, "cvc": {"321"}})
+	if saved.Status != http.StatusSeeOther || !strings.Contains(saved.Location, "done=added") {
+		t.Fatalf("setup page: %d to %q", saved.Status, saved.Location)
+	}
+	back := c.get(strings.TrimPrefix(saved.Location, st.URL("")))
+	if strings.Count(back.Body, `data-testid="payment-method"`) != 2 || !strings.Contains(back.Body, "Your new card is saved") {
+		t.Fatalf("payment methods after adding:\n%s", back.Body)
+	}
+	if st.Sandbox.Stats().Charges != charges {
+		t.Fatal("saving a card charged it")
+	}
+	fresh, _ := st.Store.SubscriptionByID(ctx, sub.ID)
+	methods, _ := st.Sandbox.PaymentMethods(ctx, fresh.GatewayCustomerRef)
+	for _, m := range methods {
+		if m.Default && (m.Last4 != "0341" || fresh.PaymentMethodRef != m.Ref) {
+			t.Fatalf("default %+v, subscription charges %s", m, fresh.PaymentMethodRef)
+		}
+	}
+	if fresh.PaymentMethodRef == sub.PaymentMethodRef {
+		t.Fatal("the subscription still charges the old card")
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
 	"github.com/ezscale/billing/panels"
+	"github.com/ezscale/billing/pdf"
 	"github.com/ezscale/billing/pricing"
 	"github.com/ezscale/billing/secrets"
 	"github.com/ezscale/billing/store"
@@ -72,6 +73,8 @@ type Settings struct {
 	Billing workflows.Timings
 	// DefaultGateway is the gateway checkout offers first, e.g. "sandbox" in development.
 	DefaultGateway string
+	// Seller is the company printed on invoice PDFs (name, address, country, tax id, logo).
+	Seller pdf.Party
 	// DashboardCacheTTL is how long the admin dashboard's analytics figures are reused between
 	// requests; 0 means one minute, a negative value computes them on every request.
 	DashboardCacheTTL time.Duration
@@ -113,6 +116,9 @@ func New(d Deps) http.Handler {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 		d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if d.Settings.Seller.Name == "" {
+		d.Settings.Seller.Name = "EZSCALE Hosting"
 	}
 	if d.Settings.SessionLifetime == 0 {
 		d.Settings.SessionLifetime = 30 * 24 * time.Hour
@@ -180,6 +186,7 @@ func New(d Deps) http.Handler {
 			r.Get("/payment-methods", s.accountPaymentMethods)
 			r.Post("/payment-methods/default", s.setDefaultPaymentMethod)
 			r.Post("/payment-methods/remove", s.removePaymentMethod)
+			r.Post("/payment-methods/add", s.addPaymentMethod)
 			r.Get("/palette", s.accountPalette)
 		})
 

@@ -129,11 +129,16 @@ type PlanChangePreview struct {
 }
 
 // PaymentMethods is the view of "account_payment_methods".
-type PaymentMethods struct{ Gateways []GatewayMethods }
+type PaymentMethods struct {
+	Gateways []GatewayMethods
+	Nonce    string // makes the add-a-card form idempotent
+}
 
 // GatewayMethods is one gateway's saved payment methods for the customer.
 type GatewayMethods struct {
 	Gateway string
+	Name    string // the gateway's registry name, posted by the add-a-card form
+	CanAdd  bool   // the gateway has a hosted page to save a card without paying
 	Methods []PaymentMethodRow
 	Error   string // the gateway could not be asked
 }

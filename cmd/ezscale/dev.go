@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -100,6 +101,17 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	defer s.Close()
 	if err := seed.Demo(ctx, log, s); err != nil {
 		return err
+	}
+	// The demo business (two years of customers, subscriptions and invoices, before the panel
+	// simulators are registered, so it has no services) gives the dashboard something to show.
+	switch _, err := seed.Business(ctx, log, s, seed.BusinessOptions{Scale: 1, Seed: 1}); {
+	case errors.Is(err, seed.ErrBusinessExists):
+	case err != nil:
+		return err
+	default:
+		if err := backfillDemo(ctx, s, io.Discard); err != nil {
+			return err
+		}
 	}
 
 	prov, err := newProvisioning(cfg, s, mailer)

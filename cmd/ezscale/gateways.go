@@ -93,5 +93,5 @@ func newPricer(cfg config.Config, s *store.Store) *pricing.Pricer {
 }
 
 func seller(cfg config.Config) pdf.Party {
-	return pdf.Party{Name: cfg.SellerName, Country: cfg.SellerCountry, TaxID: cfg.SellerTaxID}
+	return pdf.Party{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry, TaxID: cfg.SellerTaxID, Logo: cfg.SellerLogo}
 }

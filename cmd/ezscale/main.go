@@ -129,6 +129,9 @@ func runSeedDemo(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintf(stdout, "demo business ready in %s: %d customers, %d subscriptions, %d services, %d invoices, %d payments, %d refunds\n",
 		time.Since(started).Round(100*time.Millisecond), n.Customers, n.Subscriptions, n.Services, n.Invoices, n.Payments, n.Refunds)
+	if err := backfillDemo(ctx, s, stdout); err != nil {
+		return err
+	}
 	for _, l := range seed.DemoLogins() {
 		fmt.Fprintf(stdout, "  %-8s %s / %s\n", l.Role, l.Email, l.Password)
 	}

@@ -14,6 +14,7 @@ import (
 // session is one hosted checkout page paying one invoice.
 type session struct {
 	ref       string
+	setup     bool // saves a card without paying (StartSetup)
 	req       gateways.CheckoutRequest
 	paid      bool
 	chargeRef string
@@ -44,6 +45,31 @@ func (s *Sandbox) StartCheckout(_ context.Context, r gateways.CheckoutRequest) (
 	s.sessions[sess.ref] = sess
 	if r.IdempotencyKey != "" {
 		s.sessionByKey[r.IdempotencyKey] = sess.ref
+	}
+	return gateways.Checkout{Ref: sess.ref, URL: s.checkoutURL(sess.ref)}, nil
+}
+
+// StartSetup creates a hosted test-card page that saves a card to CustomerRef without charging
+// it (for renewals); like a card saved at checkout, it becomes the default. It redirects to
+// SuccessURL. The same idempotency key returns the same page.
+func (s *Sandbox) StartSetup(_ context.Context, r gateways.SetupRequest) (gateways.Checkout, error) {
+	if r.CustomerRef == "" || r.SuccessURL == "" {
+		return gateways.Checkout{}, invalid("start setup: customer and success URL are required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.customers[r.CustomerRef]; !ok {
+		return gateways.Checkout{}, invalid(fmt.Sprintf("start setup: no such customer %q", r.CustomerRef))
+	}
+	key := "setup:" + r.IdempotencyKey
+	if ref, ok := s.sessionByKey[key]; ok && r.IdempotencyKey != "" {
+		return gateways.Checkout{Ref: ref, URL: s.checkoutURL(ref)}, nil
+	}
+	sess := &session{ref: newID("seti"), setup: true, req: gateways.CheckoutRequest{CustomerRef: r.CustomerRef,
+		Description: "Save a card for renewals", SuccessURL: r.SuccessURL, CancelURL: r.CancelURL}}
+	s.sessions[sess.ref] = sess
+	if r.IdempotencyKey != "" {
+		s.sessionByKey[key] = sess.ref
 	}
 	return gateways.Checkout{Ref: sess.ref, URL: s.checkoutURL(sess.ref)}, nil
 }
@@ -190,6 +216,13 @@ func (s *Sandbox) submitAuthentication(w http.ResponseWriter, r *http.Request) {
 // payLocked records the payment, saves the card to the session's customer and sends the
 // customer on to SuccessURL. The caller holds s.mu.
 func (s *Sandbox) payLocked(sess *session, card enteredCard) outcome {
+	if sess.setup { // nothing to charge: save the card and go back
+		sess.paid = true
+		if cus, ok := s.customers[sess.req.CustomerRef]; ok {
+			s.saveCardLocked(cus, card)
+		}
+		return outcome{redirect: sess.req.SuccessURL}
+	}
 	ref := newID("ch")
 	amount := sess.req.Amount
 	s.charges[ref] = &charge{ref: ref, invoiceID: sess.req.InvoiceID, customerRef: sess.req.CustomerRef,
@@ -205,7 +238,9 @@ func (s *Sandbox) payLocked(sess *session, card enteredCard) outcome {
 // failLocked records a refused attempt and shows the form again with the reason.
 func (s *Sandbox) failLocked(sess *session, reason string) outcome {
 	o := s.checkoutPageLocked(sess, http.StatusPaymentRequired, reason)
-	o.events = []gateways.Event{s.newEvent(EventPaymentFailed, sess.req.InvoiceID, newID("ch"), sess.req.CustomerRef, sess.req.Amount)}
+	if !sess.setup { // saving a card moves no money: there is no payment to report
+		o.events = []gateways.Event{s.newEvent(EventPaymentFailed, sess.req.InvoiceID, newID("ch"), sess.req.CustomerRef, sess.req.Amount)}
+	}
 	return o
 }
 
@@ -219,7 +254,11 @@ func (s *Sandbox) checkoutPageLocked(sess *session, status int, problem string) 
 }
 
 func (s *Sandbox) pageLocked(sess *session) page {
-	return page{Amount: sess.req.Amount.String(), Description: sess.req.Description, CancelURL: sess.req.CancelURL}
+	p := page{Description: sess.req.Description, CancelURL: sess.req.CancelURL}
+	if !sess.setup {
+		p.Amount = sess.req.Amount.String()
+	}
+	return p
 }
 
 // finish delivers the outcome's events, then redirects or renders.

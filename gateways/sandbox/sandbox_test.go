@@ -552,3 +552,44 @@ func TestDeclineOffSessionSwitch(t *testing.T) {
 		t.Fatalf("charges = %d, want 2", n)
 	}
 }
+
+func TestSetupSavesACardWithoutChargingAndMakesItTheDefault(t *testing.T) {
+	e := newEnv(t)
+	cus, first := e.saveCard("4242424242424242")
+	before := e.sb.ChargeCount()
+	co, err := e.sb.StartSetup(context.Background(), gateways.SetupRequest{CustomerRef: cus, Currency: "USD",
+		SuccessURL: "https://shop.test/account/payment-methods?added=1", IdempotencyKey: "setup-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := e.sb.StartSetup(context.Background(), gateways.SetupRequest{CustomerRef: cus, Currency: "USD",
+		SuccessURL: "https://shop.test/account/payment-methods?added=1", IdempotencyKey: "setup-1"})
+	if again.Ref != co.Ref {
+		t.Fatalf("same key gave page %s then %s", co.Ref, again.Ref)
+	}
+	if status, _, body := e.do(http.MethodGet, co.URL, nil); status != http.StatusOK || !strings.Contains(body, "Save card") || strings.Contains(body, "USD") {
+		t.Fatalf("setup page: %d\n%s", status, body)
+	}
+	if status, loc, _ := e.payWith(co.URL, "4000000000000002"); status != http.StatusPaymentRequired || loc != "" {
+		t.Fatalf("declining card on the setup page: %d %q", status, loc)
+	}
+	status, loc, _ := e.payWith(co.URL, "5555555555554444")
+	if status == http.StatusSeeOther {
+		t.Fatalf("an unknown card number was accepted (to %q)", loc)
+	}
+	if status, loc, _ := e.payWith(co.URL, "4000000000000341"); status != http.StatusSeeOther || loc != "https://shop.test/account/payment-methods?added=1" {
+		t.Fatalf("saving the card: %d to %q", status, loc)
+	}
+	if n := e.sb.ChargeCount(); n != before {
+		t.Fatalf("saving a card charged it: %d charges, want %d", n, before)
+	}
+	methods, err := e.sb.PaymentMethods(context.Background(), cus)
+	if err != nil || len(methods) != 2 {
+		t.Fatalf("methods %+v, %v", methods, err)
+	}
+	for _, m := range methods {
+		if m.Default != (m.Last4 == "0341") || (m.Ref == first && m.Default) {
+			t.Fatalf("the new card is not the default: %+v", methods)
+		}
+	}
+}

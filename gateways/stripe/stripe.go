@@ -175,6 +175,34 @@ func (g *Gateway) StartCheckout(ctx context.Context, r gateways.CheckoutRequest)
 	return gateways.Checkout{Ref: s.ID, URL: s.URL}, nil
 }
 
+// StartSetup creates a Checkout Session in setup mode: the customer saves a card on Stripe's
+// page without paying, for later off-session charges.
+func (g *Gateway) StartSetup(ctx context.Context, r gateways.SetupRequest) (gateways.Checkout, error) {
+	op := "start setup for customer " + r.CustomerRef
+	if r.CustomerRef == "" || r.SuccessURL == "" || r.CancelURL == "" || r.Currency == "" {
+		return gateways.Checkout{}, fmt.Errorf("stripe: %s: customer, currency, success and cancel URLs are required: %w", op, gateways.ErrInvalidRequest)
+	}
+	p := &stripe.CheckoutSessionParams{
+		Mode:       stripe.String(string(stripe.CheckoutSessionModeSetup)),
+		Customer:   stripe.String(r.CustomerRef),
+		Currency:   stripe.String(strings.ToLower(r.Currency)),
+		SuccessURL: stripe.String(r.SuccessURL),
+		CancelURL:  stripe.String(r.CancelURL),
+		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{
+			Description: stripe.String("Payment method for renewals"),
+		},
+	}
+	p.Context = ctx
+	if r.IdempotencyKey != "" {
+		p.SetIdempotencyKey(r.IdempotencyKey)
+	}
+	s, err := g.api.CheckoutSessions.New(p)
+	if err != nil {
+		return gateways.Checkout{}, mapError(op, err)
+	}
+	return gateways.Checkout{Ref: s.ID, URL: s.URL}, nil
+}
+
 // ChargeSaved creates and confirms an off-session PaymentIntent on the saved payment method.
 // A declined card or a bank asking for 3-D Secure comes back as ErrDeclined or
 // ErrAuthenticationRequired with the PaymentIntent id in gateways.Error.PaymentRef.

@@ -154,6 +154,16 @@ func TestStripeMockAcceptsEveryCallTheGatewayMakes(t *testing.T) {
 		t.Errorf("StartCheckout ref = %q, want a cs_ id", co.Ref)
 	}
 
+	setup, err := g.StartSetup(ctx, gateways.SetupRequest{CustomerRef: cus, Currency: "USD",
+		SuccessURL: "https://billing.example/account/payment-methods?added=1", CancelURL: "https://billing.example/account/payment-methods",
+		IdempotencyKey: "setup-customer-7"})
+	if err != nil {
+		t.Fatalf("StartSetup: %v", err)
+	}
+	if !strings.HasPrefix(setup.Ref, "cs_") {
+		t.Errorf("StartSetup ref = %q, want a cs_ id", setup.Ref)
+	}
+
 	// stripe-mock answers with a fixture PaymentIntent whose status it does not simulate, so
 	// only "the request was valid" is asserted here; outcomes are tested against the fake below.
 	ch, err := g.ChargeSaved(ctx, gateways.ChargeRequest{
@@ -196,7 +206,7 @@ func TestStripeMockAcceptsEveryCallTheGatewayMakes(t *testing.T) {
 	}
 
 	want := []string{
-		"GET /v1/customers/search", "POST /v1/customers", "POST /v1/checkout/sessions", "POST /v1/payment_intents",
+		"GET /v1/customers/search", "POST /v1/customers", "POST /v1/checkout/sessions", "POST /v1/checkout/sessions", "POST /v1/payment_intents",
 		"POST /v1/refunds", "POST /v1/refunds", "POST /v1/customers/" + cus, "GET /v1/customers/" + cus,
 		"GET /v1/payment_methods", "POST /v1/payment_methods/pm_123/detach",
 	}
