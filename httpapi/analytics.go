@@ -45,15 +45,18 @@ const (
 
 // dashboardCache holds the last dashboard figures. Computing them is a few aggregate queries
 // over the whole book (about 100-200 ms on the 100x demo data), and they move slowly, so one
-// computation serves every member of staff for DashboardCacheTTL; the mutex makes concurrent
-// requests after expiry wait for one computation instead of each running their own.
+// computation serves every member of staff: after DashboardCacheTTL the next request still
+// gets the figures it has and starts one refresh in the background (stale while revalidating),
+// so no request waits for the computation except the very first.
 type dashboardCache struct {
-	mu    sync.Mutex
-	at    time.Time
-	facts dashboardFacts
+	mu         sync.Mutex
+	at         time.Time
+	facts      dashboardFacts
+	refreshing bool
 }
 
-// cachedDashboardFacts returns figures at most DashboardCacheTTL old.
+// cachedDashboardFacts returns the cached figures, refreshing them in the background once they
+// are older than DashboardCacheTTL.
 func (s *server) cachedDashboardFacts(ctx context.Context) (dashboardFacts, error) {
 	ttl := s.Settings.DashboardCacheTTL
 	if ttl == 0 {
@@ -64,16 +67,38 @@ func (s *server) cachedDashboardFacts(ctx context.Context) (dashboardFacts, erro
 	}
 	c := &s.dashboard
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.at.IsZero() && time.Since(c.at) < ttl {
-		return c.facts, nil
+	if c.at.IsZero() { // nothing to serve yet: compute now, holding the lock so others wait for it
+		defer c.mu.Unlock()
+		f, err := s.dashboardFacts(ctx, time.Now().UTC())
+		if err != nil {
+			return dashboardFacts{}, err
+		}
+		c.facts, c.at = f, time.Now()
+		return f, nil
 	}
+	facts := c.facts
+	if time.Since(c.at) >= ttl && !c.refreshing {
+		c.refreshing = true
+		go s.refreshDashboard(context.WithoutCancel(ctx))
+	}
+	c.mu.Unlock()
+	return facts, nil
+}
+
+// refreshDashboard recomputes the cached figures; a failure keeps the old ones and is logged.
+func (s *server) refreshDashboard(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	f, err := s.dashboardFacts(ctx, time.Now().UTC())
+	c := &s.dashboard
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
 	if err != nil {
-		return dashboardFacts{}, err
+		s.Log.Warn("dashboard figures not refreshed", "err", err)
+		return
 	}
 	c.facts, c.at = f, time.Now()
-	return f, nil
 }
 
 func (s *server) dashboardFacts(ctx context.Context, now time.Time) (dashboardFacts, error) {

@@ -63,10 +63,17 @@ func BenchmarkDashboard(b *testing.B) {
 	uncached := httptest.NewServer(httpapi.New(httpapi.Deps{Log: log, Store: st.Store, Workflows: st.Temporal, Mail: st.Mail,
 		Pages: pages, Settings: settings, Gateways: st.Gateways, Pricer: st.Pricer}))
 	b.Cleanup(uncached.Close)
+	// And with a one-second cache: figures are recomputed in the background about every second
+	// while requests keep being served from the cache.
+	settings.DashboardCacheTTL = time.Second
+	refreshing := httptest.NewServer(httpapi.New(httpapi.Deps{Log: log, Store: st.Store, Workflows: st.Temporal, Mail: st.Mail,
+		Pages: pages, Settings: settings, Gateways: st.Gateways, Pricer: st.Pricer}))
+	b.Cleanup(refreshing.Close)
 
 	for _, c := range []struct{ name, base, path string }{
 		{"admin-uncached", uncached.URL, "/admin"},
 		{"admin-cached", st.Server.URL, "/admin"},
+		{"admin-refreshing-1s", refreshing.URL, "/admin"},
 		{"static", st.Server.URL, "/static/css/app.css"},
 	} {
 		b.Run(c.name, func(b *testing.B) {

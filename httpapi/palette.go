@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ezscale/billing/store"
 )
 
@@ -96,14 +98,25 @@ func (s *server) palette(w http.ResponseWriter, r *http.Request, kinds []palette
 	if q != "" {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		for _, k := range kinds {
-			hits, err := k.find(ctx, q)
-			if err != nil {
-				s.Log.Error("palette search", "kind", k.kind, "err", err)
-				w.Header().Set("Cache-Control", "no-store")
-				http.Error(w, `{"error":"search failed"}`, http.StatusInternalServerError)
-				return
-			}
+		// The kinds are searched at once; the answer keeps their order.
+		found := make([][]store.PaletteHit, len(kinds))
+		g, gctx := errgroup.WithContext(ctx)
+		for i, k := range kinds {
+			g.Go(func() (err error) {
+				if found[i], err = k.find(gctx, q); err != nil {
+					return fmt.Errorf("%s: %w", k.kind, err)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			s.Log.Error("palette search", "err", err)
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, `{"error":"search failed"}`, http.StatusInternalServerError)
+			return
+		}
+		for i, k := range kinds {
+			hits := found[i]
 			for _, h := range hits {
 				ans.Results = append(ans.Results, paletteItem{Kind: k.kind, Label: h.Label, Detail: h.Detail, Href: fmt.Sprintf(k.href, h.ID)})
 			}

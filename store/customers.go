@@ -102,9 +102,6 @@ func (s *Store) SearchCustomers(ctx context.Context, f CustomerFilter) (Customer
 	}
 	cond := strings.Join(where, " AND ")
 	var page CustomerPage
-	if err := s.db.GetContext(ctx, &page.Total, `SELECT count(*) FROM users u WHERE `+cond, args...); err != nil {
-		return CustomerPage{}, fmt.Errorf("count customers: %w", err)
-	}
 	order := "lower(u.name), u.id"
 	switch f.Sort {
 	case "email":
@@ -112,17 +109,33 @@ func (s *Store) SearchCustomers(ctx context.Context, f CustomerFilter) (Customer
 	case "created":
 		order = "u.created_at DESC, u.id DESC"
 	}
-	q := `SELECT u.id, u.name, u.email, u.created_at, u.closed_at,
+	// One pass finds the page and counts every match (a window count over the search), so the
+	// search runs once; only a page past the end needs a separate count.
+	q := `SELECT u.id, u.name, u.email, u.created_at, u.closed_at, pick.total,
 	             COALESCE(cp.company, '') AS company, COALESCE(cp.country, '') AS country,
 	             (SELECT count(*) FROM services s WHERE s.customer_id = u.id AND s.archived_at IS NULL
 	                AND s.status NOT IN ('terminated', 'abandoned')) AS services,
 	             EXISTS (SELECT 1 FROM invoices i WHERE i.customer_id = u.id AND i.status = 'unpaid' AND i.due_at < now()) AS overdue
-	      FROM (SELECT u.id FROM users u WHERE ` + cond + ` ORDER BY ` + order + ` LIMIT ` + arg(f.Limit) + ` OFFSET ` + arg(f.Offset) + `) pick
+	      FROM (SELECT u.id, count(*) OVER () AS total FROM users u WHERE ` + cond + ` ORDER BY ` + order +
+		` LIMIT ` + arg(f.Limit) + ` OFFSET ` + arg(f.Offset) + `) pick
 	      JOIN users u ON u.id = pick.id
 	      LEFT JOIN customer_profiles cp ON cp.user_id = u.id
 	      ORDER BY ` + order
-	if err := s.db.SelectContext(ctx, &page.Customers, q, args...); err != nil {
+	var rows []struct {
+		CustomerSummary
+		Total int `db:"total"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, q, args...); err != nil {
 		return CustomerPage{}, fmt.Errorf("list customers: %w", err)
+	}
+	for _, r := range rows {
+		page.Customers = append(page.Customers, r.CustomerSummary)
+		page.Total = r.Total
+	}
+	if len(rows) == 0 && f.Offset > 0 {
+		if err := s.db.GetContext(ctx, &page.Total, `SELECT count(*) FROM users u WHERE `+cond, args[:len(args)-2]...); err != nil {
+			return CustomerPage{}, fmt.Errorf("count customers: %w", err)
+		}
 	}
 	if err := s.fillMonthlySpend(ctx, page.Customers); err != nil {
 		return CustomerPage{}, err
