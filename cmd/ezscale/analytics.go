@@ -54,12 +54,7 @@ func runAnalytics(ctx context.Context, args []string, getenv func(string) string
 		return usageError(fmt.Sprintf("analytics backfill: --to %s is in the future", to.Format(time.DateOnly)))
 	}
 
-	dsn, err := requireDatabaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, "info")
-	s, err := openStore(ctx, log, dsn, false)
+	s, _, err := openCommandStore(ctx, getenv, stderr, "info", false)
 	if err != nil {
 		return err
 	}

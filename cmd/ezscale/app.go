@@ -61,6 +61,21 @@ func openStore(ctx context.Context, log *slog.Logger, dsn string, migrate bool) 
 	return s, nil
 }
 
+// openCommandStore is how the one-shot commands (migrate, seed, analytics, ops) reach the
+// database: DATABASE_URL is required, logs go to stderr at level, migrate applies migrations.
+func openCommandStore(ctx context.Context, getenv func(string) string, stderr io.Writer, level string, migrate bool) (*store.Store, *slog.Logger, error) {
+	dsn, err := requireDatabaseURL(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	log := newLogger(stderr, level)
+	s, err := openStore(ctx, log, dsn, migrate)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, log, nil
+}
+
 // dialTemporal connects to the Temporal frontend, retrying for a while so a worker can start
 // alongside a server that is still coming up.
 func dialTemporal(ctx context.Context, log *slog.Logger, cfg config.Config) (client.Client, error) {
@@ -248,12 +263,7 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	dsn, err := requireDatabaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, "info")
-	s, err := openStore(ctx, log, dsn, false)
+	s, log, err := openCommandStore(ctx, getenv, stderr, "info", false)
 	if err != nil {
 		return err
 	}
@@ -296,12 +306,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func runSeed(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	dsn, err := requireDatabaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, "info")
-	s, err := openStore(ctx, log, dsn, true)
+	s, log, err := openCommandStore(ctx, getenv, stderr, "info", true)
 	if err != nil {
 		return err
 	}

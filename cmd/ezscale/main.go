@@ -112,12 +112,7 @@ func runSeedDemo(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprint(stderr, usage)
 		return usageError("seed: --scale and --seed need --demo")
 	}
-	dsn, err := requireDatabaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, "info")
-	s, err := openStore(ctx, log, dsn, true)
+	s, log, err := openCommandStore(ctx, getenv, stderr, "info", true)
 	if err != nil {
 		return err
 	}

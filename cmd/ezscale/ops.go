@@ -27,12 +27,7 @@ func runOps(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprint(stderr, opsUsage)
 		return usageError("ops: unknown command")
 	}
-	dsn, err := requireDatabaseURL(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, "warn")
-	s, err := openStore(ctx, log, dsn, false)
+	s, log, err := openCommandStore(ctx, getenv, stderr, "warn", false)
 	if err != nil {
 		return err
 	}
