@@ -87,7 +87,10 @@ func newSubscriber(ctx workflow.Context, in SubscriptionInput) (*subscriber, err
 	s := &subscriber{in: in, t: in.Timings.withDefaults(), wfID: workflow.GetInfo(ctx).WorkflowExecution.ID}
 	if in.State != nil {
 		s.st = *in.State
-		s.seq = len(s.st.Timeline) + s.st.Cycles*100 // keys stay unique across runs
+		s.seq = s.st.Seq
+		if s.seq == 0 { // a state carried over before Seq was: start past every key it can have used
+			s.seq = len(s.st.Timeline) + s.st.Cycles*1000
+		}
 	} else {
 		var f SubscriptionFacts
 		if err := workflow.ExecuteActivity(s.shortCtx(ctx, "load subscription"), ActivityLoadSubscription, in.SubscriptionID).Get(ctx, &f); err != nil {
@@ -582,6 +585,7 @@ func (s *subscriber) finish(ctx workflow.Context) (SubscriptionState, error) {
 func (s *subscriber) continueAsNew(ctx workflow.Context) (SubscriptionState, error) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	s.drainSignals(ctx)
+	s.st.Seq = s.seq
 	st := s.st
 	return st, workflow.NewContinueAsNewError(ctx, Subscription, SubscriptionInput{
 		SubscriptionID: s.in.SubscriptionID, CustomerID: s.in.CustomerID, FirstInvoiceID: s.in.FirstInvoiceID,

@@ -148,6 +148,9 @@ type SubscriptionState struct {
 	Timeline          []TimelineEntry
 	// seen payment event ids, so a duplicate signal changes nothing
 	PaidInvoices []int64
+	// Seq numbers the workflow's timeline writes and requests (their idempotency keys); it is
+	// carried over by continue-as-new so keys never repeat.
+	Seq int
 }
 
 // TimelineEntry is one step of a subscription's life.

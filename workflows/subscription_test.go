@@ -223,6 +223,9 @@ func TestThreeYearsOfMonthlyRenewalsContinueAsNewEveryCycle(t *testing.T) {
 			t.Fatalf("cycle %d: state %+v", cycle, st)
 		}
 		dueDates = append(dueDates, st.PeriodStart.Format(time.DateOnly))
+		if cycle > 0 && st.Seq <= in.State.Seq {
+			t.Fatalf("cycle %d: sequence %d did not move on from %d", cycle, st.Seq, in.State.Seq)
+		}
 		clock, in = env.Now(), next
 	}
 	// Anchored on the start day (the 2nd): every renewal is due on the 2nd.
@@ -236,6 +239,11 @@ func TestThreeYearsOfMonthlyRenewalsContinueAsNewEveryCycle(t *testing.T) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Activated, then invoiced and renewed each cycle: a repeated idempotency key would have
+	// swallowed a write.
+	if len(l.events) != 1+2*36 {
+		t.Fatalf("%d timeline entries written under distinct keys, want %d", len(l.events), 1+2*36)
+	}
 	if len(l.invoices) != 37 { // the order's invoice + 36 renewals
 		t.Fatalf("%d invoices, want 37", len(l.invoices))
 	}
