@@ -366,8 +366,8 @@ func (b *Billing) RequestProvisioning(ctx context.Context, r workflows.Provision
 		Args: []any{r.Op}, WaitForStage: client.WorkflowUpdateStageAccepted,
 	})
 	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) { // the service's provisioning has ended (terminated, abandoned)
-		return permanent(fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), err))
+	if errors.As(err, &notFound) {
+		return b.noProvisioning(ctx, r, err)
 	}
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), err)
@@ -376,6 +376,21 @@ func (b *Billing) RequestProvisioning(ctx context.Context, r workflows.Provision
 		return permanent(fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), err))
 	}
 	return nil
+}
+
+// noProvisioning answers an operation on a service whose provisioning workflow does not run. A
+// service never provisioned (its order was cancelled before payment) is closed as abandoned when
+// asked to terminate; otherwise the provisioning has ended and the request is refused.
+func (b *Billing) noProvisioning(ctx context.Context, r workflows.ProvisioningRequest, cause error) error {
+	svc, err := b.Store.ServiceByID(ctx, r.ServiceID)
+	if err != nil {
+		return storeErr(err)
+	}
+	if r.Op.Kind == workflows.OpTerminate && svc.Status == workflows.ServicePending {
+		return storeErr(b.Store.SetServiceStatus(ctx, svc.ID, workflows.ServiceAbandoned, "", store.ServiceEvent{
+			Kind: "abandoned", Message: "closed before provisioning: " + r.Op.Reason, Actor: r.Op.Actor}))
+	}
+	return permanent(fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), cause))
 }
 
 // DunningPlan returns the customer's overrides of the suspension and termination days.

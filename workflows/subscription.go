@@ -685,10 +685,9 @@ func (s *subscriber) cancel(ctx workflow.Context, r CancelRequest) (Subscription
 	if s.st.Status == SubPending && s.in.FirstInvoiceID != 0 {
 		s.exec(ctx, "cancel order invoice", ActivityCancelInvoice, s.in.FirstInvoiceID, nil)
 	}
-	wasPending := s.st.Status == SubPending
 	s.record(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
 		Message: "cancelled now: " + r.Reason, Actor: r.Actor})
-	if s.st.ServiceID > 0 && !wasPending {
+	if s.st.ServiceID > 0 { // a service never provisioned is closed as abandoned
 		s.provision(ctx, OpTerminate, "subscription cancelled: "+r.Reason, r.Actor)
 	}
 	s.wake = true

@@ -476,3 +476,26 @@ func TestFirstPaymentSignalActivatesAndProvisions(t *testing.T) {
 		t.Fatalf("next %+v ops %q", next.State, l.opsString())
 	}
 }
+
+func TestCancellingAnUnpaidOrderCancelsItsInvoiceAndClosesTheService(t *testing.T) {
+	l := newLedger()
+	env := newSubscriptionEnv(t, l, start)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateCancel, "c", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { t.Errorf("cancel rejected: %v", err) },
+			OnAccept:   func() {},
+			OnComplete: func(any, error) {},
+		}, CancelRequest{AtPeriodEnd: true, Reason: "changed my mind", Actor: "customer:9"})
+	}, time.Hour)
+	env.ExecuteWorkflow(Subscription, firstInput())
+	var st SubscriptionState
+	if err := env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != SubCancelled || !l.invoices[1].cancelled || !env.Now().Equal(start.Add(time.Hour)) {
+		t.Fatalf("status %s, invoice cancelled %v, at %s", st.Status, l.invoices[1].cancelled, env.Now())
+	}
+	if got := l.opsString(); got != "terminate" {
+		t.Fatalf("provisioning ops %q, want the terminate that closes the never-provisioned service", got)
+	}
+}
