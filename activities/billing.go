@@ -187,6 +187,39 @@ func (b *Billing) CreateRenewal(ctx context.Context, in workflows.RenewalInput) 
 	return invoiceFacts(inv), nil
 }
 
+// ReissueRenewal replaces an unpaid renewal invoice after a plan change: it cancels the old one
+// and invoices the period again at the new plan's price. A paid old invoice is a permanent
+// error (the period is already paid on the old plan).
+func (b *Billing) ReissueRenewal(ctx context.Context, in workflows.ReissueInput) (workflows.InvoiceFacts, error) {
+	old, err := b.Store.Invoice(ctx, in.OldInvoiceID)
+	if err != nil {
+		return workflows.InvoiceFacts{}, storeErr(err)
+	}
+	if old.Paid() {
+		return workflows.InvoiceFacts{}, permanent(fmt.Errorf("invoice %s is already paid", old.Number))
+	}
+	if err := b.CancelInvoice(ctx, old.ID); err != nil {
+		return workflows.InvoiceFacts{}, err
+	}
+	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
+	if err != nil {
+		return workflows.InvoiceFacts{}, storeErr(err)
+	}
+	q, err := b.Pricer.Renewal(ctx, sub, in.PeriodStart, in.PeriodEnd, in.Now)
+	if err != nil {
+		return workflows.InvoiceFacts{}, permanent(err)
+	}
+	inv, err := b.Store.CreateInvoice(ctx, store.NewInvoice{
+		CustomerID: sub.CustomerID, Currency: sub.Currency, Lines: q.Invoice.Lines, ReverseCharge: q.Invoice.ReverseCharge,
+		Notes: q.Invoice.Notes, DueAt: in.PeriodStart, IdempotencyKey: renewalKey(sub.ID, in.PeriodStart) + ":" + in.Key,
+		CreatedBy: in.WorkflowID, SubscriptionID: sub.ID, ServiceID: sub.ServiceID.Int64, CreditUsed: q.CreditUsed,
+	})
+	if err != nil {
+		return workflows.InvoiceFacts{}, storeErr(err)
+	}
+	return invoiceFacts(inv), nil
+}
+
 // PreviewRenewal prices the next renewal without saving anything.
 func (b *Billing) PreviewRenewal(ctx context.Context, in workflows.RenewalInput) (workflows.NextInvoice, error) {
 	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)

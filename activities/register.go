@@ -54,6 +54,7 @@ func Register(r worker.Registry, s Set) {
 		r.RegisterActivityWithOptions(b.CancelInvoice, name(workflows.ActivityCancelInvoice))
 		r.RegisterActivityWithOptions(b.RequestProvisioning, name(workflows.ActivityRequestProvisioning))
 		r.RegisterActivityWithOptions(b.DunningPlan, name(workflows.ActivityDunningPlan))
+		r.RegisterActivityWithOptions(b.ReissueRenewal, name(workflows.ActivityReissueRenewal))
 	}
 	if a := s.Analytics; a != nil {
 		r.RegisterWorkflowWithOptions(workflows.AnalyticsSnapshot, workflow.RegisterOptions{Name: workflows.WorkflowAnalyticsSnapshot})

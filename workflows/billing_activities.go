@@ -21,6 +21,7 @@ const (
 	ActivityCancelInvoice       = "BillingCancelInvoice"       // int64 → nil
 	ActivityRequestProvisioning = "BillingRequestProvisioning" // ProvisioningRequest → nil
 	ActivityDunningPlan         = "BillingDunningPlan"         // int64 (customer) → DunningSchedule overrides
+	ActivityReissueRenewal      = "BillingReissueRenewal"      // ReissueInput → InvoiceFacts
 
 	// BillingPermanentError is the application error type of a billing step that retrying
 	// cannot fix (the subscription or invoice is gone, the gateway is not configured).
@@ -88,6 +89,14 @@ type RenewalInput struct {
 	PeriodEnd      time.Time
 	Now            time.Time
 	WorkflowID     string
+}
+
+// ReissueInput replaces an unpaid renewal invoice after a plan change: the old one is cancelled
+// and the period is invoiced again on the new plan, once per Key.
+type ReissueInput struct {
+	RenewalInput
+	OldInvoiceID int64
+	Key          string
 }
 
 // InvoiceMail is one mail about an invoice; the PDF goes with it.

@@ -71,6 +71,8 @@ type subscriber struct {
 	// wake is set by updates and signals so the main loop re-checks its conditions.
 	wake     bool
 	next     NextInvoice
+	reissued *InvoiceFacts // the renewal invoice that replaced the open one after a plan change
+	charging bool          // the renewal is being charged on its due date
 	changing bool
 	retrying bool
 }
@@ -255,16 +257,30 @@ func (s *subscriber) runCycle(ctx workflow.Context) bool {
 
 	paid := inv.Paid
 	if remindAt := due.Add(-s.t.Days(s.t.Dunning.ReminderDays)); !paid && remindAt.After(workflow.Now(ctx)) {
-		paid = s.waitPaid(ctx, inv.InvoiceID, remindAt)
+		for { // a plan change can replace the invoice while we wait: then wait for the new one
+			paid = s.waitPaid(ctx, inv.InvoiceID, remindAt)
+			if next := s.current(inv); next.InvoiceID != inv.InvoiceID {
+				inv = next
+				continue
+			}
+			break
+		}
 		if !paid && !s.ended() && !s.st.CancelAtPeriodEnd {
 			s.exec(ctx, "mail reminder", ActivitySendInvoiceMail, InvoiceMail{InvoiceID: inv.InvoiceID, Kind: InvoiceMailReminder}, nil)
 		}
 	}
-	if !paid && !s.ended() && !s.st.CancelAtPeriodEnd {
+	for !paid && !s.ended() && !s.st.CancelAtPeriodEnd {
 		// Woken by a payment, the database confirms it; reaching the due date, the charge that
 		// follows finds a paid invoice paid without charging, so no check is needed here.
-		paid = s.sleepUntil(ctx, due, func() bool { return slices.Contains(s.paid, inv.InvoiceID) || s.st.CancelAtPeriodEnd }) &&
-			!s.ended() && !s.st.CancelAtPeriodEnd && s.confirmPaid(ctx, inv.InvoiceID)
+		id := inv.InvoiceID
+		paid = s.sleepUntil(ctx, due, func() bool {
+			return slices.Contains(s.paid, id) || s.st.CancelAtPeriodEnd || s.st.OpenInvoiceID != id
+		}) && !s.ended() && !s.st.CancelAtPeriodEnd && s.confirmPaid(ctx, id)
+		if next := s.current(inv); next.InvoiceID != id {
+			inv, paid = next, false
+			continue
+		}
+		break
 	}
 	if s.ended() {
 		return false
@@ -274,7 +290,9 @@ func (s *subscriber) runCycle(ctx workflow.Context) bool {
 		return s.endAtPeriodEnd(ctx, due)
 	}
 	if !paid {
+		s.charging = true // plan changes wait: the invoice being charged must not be replaced
 		out := s.charge(ctx, inv.InvoiceID, "due")
+		s.charging = false
 		if paid = out.Paid; !paid && out.Failure != "" {
 			mailInvoice(ctx, inv.InvoiceID, InvoiceMailOverdue, "The payment on the due date failed: "+out.Failure+
 				". We will try again; you can also pay the invoice in your account.")
@@ -434,12 +452,18 @@ func (s *subscriber) provision(ctx workflow.Context, kind OpKind, reason, actor 
 // set to cancel at the period end.
 func (s *subscriber) waitPaid(ctx workflow.Context, invoiceID int64, until time.Time) bool {
 	for {
-		woken := s.sleepUntil(ctx, until, func() bool { return slices.Contains(s.paid, invoiceID) || s.st.CancelAtPeriodEnd })
+		replaced := func() bool { return s.st.OpenInvoiceID != 0 && s.st.OpenInvoiceID != invoiceID }
+		woken := s.sleepUntil(ctx, until, func() bool {
+			return slices.Contains(s.paid, invoiceID) || s.st.CancelAtPeriodEnd || replaced()
+		})
 		if s.ended() {
 			return false
 		}
 		if !woken {
 			return s.confirmPaid(ctx, invoiceID)
+		}
+		if replaced() {
+			return false
 		}
 		if s.confirmPaid(ctx, invoiceID) {
 			return true
@@ -605,10 +629,10 @@ func (s *subscriber) validateChangePlan(r PlanChangeRequest) error {
 		return errors.New("the subscription is already on this product")
 	case s.st.CancelAtPeriodEnd:
 		return errors.New("the subscription is cancelling at the end of the period")
-	case s.st.OpenInvoiceID != 0:
-		return errors.New("pay the open renewal invoice first")
 	case s.changing:
 		return errors.New("a plan change is already in progress")
+	case s.charging:
+		return errors.New("the renewal is being charged right now; try again in a minute")
 	}
 	return nil
 }
@@ -616,6 +640,9 @@ func (s *subscriber) validateChangePlan(r PlanChangeRequest) error {
 func (s *subscriber) changePlan(ctx workflow.Context, r PlanChangeRequest) (PlanChangeResult, error) {
 	s.changing = true
 	defer func() { s.changing = false }()
+	if open := s.st.OpenInvoiceID; open != 0 && s.confirmPaid(ctx, open) {
+		return PlanChangeResult{}, errors.New("the next period is already paid on the current plan; change the plan once it starts")
+	}
 	s.seq++
 	key := fmt.Sprintf("%s:change:%d", s.wfID, s.seq)
 	var res PlanChangeResult
@@ -650,9 +677,37 @@ func (s *subscriber) changePlan(ctx workflow.Context, r PlanChangeRequest) (Plan
 			s.note(ctx, "provisioning-refused", "package change refused by provisioning: "+err.Error())
 		}
 	}
+	if open := s.st.OpenInvoiceID; open != 0 {
+		s.reissue(ctx, open, key)
+	}
 	s.preview(ctx, s.st.PeriodEnd, s.periodAfter(s.st.PeriodEnd))
 	res.ProductID = r.ProductID
 	return res, nil
+}
+
+// reissue replaces the open renewal invoice, issued on the old plan, with one on the new plan;
+// the main loop follows s.st.OpenInvoiceID to the new invoice.
+func (s *subscriber) reissue(ctx workflow.Context, old int64, key string) {
+	start := s.st.PeriodEnd
+	var inv InvoiceFacts
+	err := s.exec(ctx, "reissue renewal invoice", ActivityReissueRenewal, ReissueInput{OldInvoiceID: old, Key: key,
+		RenewalInput: RenewalInput{SubscriptionID: s.st.SubscriptionID, PeriodStart: start, PeriodEnd: s.periodAfter(start),
+			Now: workflow.Now(ctx), WorkflowID: s.wfID}}, &inv)
+	if err != nil {
+		s.note(ctx, "reissue-failed", "the renewal invoice stays on the old plan: "+err.Error())
+		return
+	}
+	s.reissued, s.st.OpenInvoiceID, s.wake = &inv, inv.InvoiceID, true
+	s.note(ctx, "invoiced", fmt.Sprintf("renewal invoice %s for %s replaces invoice %d after the plan change", inv.Number, inv.Total, old))
+	s.exec(ctx, "mail invoice", ActivitySendInvoiceMail, InvoiceMail{InvoiceID: inv.InvoiceID, Kind: InvoiceMailNew}, nil)
+}
+
+// current is the renewal invoice the cycle waits on: inv, or its replacement after a plan change.
+func (s *subscriber) current(inv InvoiceFacts) InvoiceFacts {
+	if s.reissued != nil && s.reissued.InvoiceID == s.st.OpenInvoiceID {
+		return *s.reissued
+	}
+	return inv
 }
 
 func (s *subscriber) validateCancel(r CancelRequest) error {

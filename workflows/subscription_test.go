@@ -137,6 +137,7 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		defer l.mu.Unlock()
 		// A fixed proration for the test: upgrade to product 2 (USD 25.00) costs USD 7.26.
 		if in.ProductID == 2 {
+			l.price = usd(2500) // renewals from now on are priced on the new plan
 			id := l.addInvoice(in.Key, usd(726), in.At)
 			return PlanChangeResult{ProductID: 2, Net: usd(726), InvoiceID: id, NewPrice: usd(2500)}, nil
 		}
@@ -158,6 +159,13 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		return nil
 	})
 	reg(ActivityDunningPlan, func(context.Context, int64) (DunningSchedule, error) { return DunningSchedule{}, nil })
+	reg(ActivityReissueRenewal, func(_ context.Context, in ReissueInput) (InvoiceFacts, error) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.invoices[in.OldInvoiceID].cancelled = true
+		id := l.addInvoice(fmt.Sprintf("renewal:%d:%s", in.PeriodStart.Unix(), in.Key), l.price, in.PeriodStart)
+		return l.facts(l.invoices[id]), nil
+	})
 	env.RegisterWorkflow(Dunning)
 }
 
@@ -497,5 +505,50 @@ func TestCancellingAnUnpaidOrderCancelsItsInvoiceAndClosesTheService(t *testing.
 	}
 	if got := l.opsString(); got != "terminate" {
 		t.Fatalf("provisioning ops %q, want the terminate that closes the never-provisioned service", got)
+	}
+}
+
+func TestUpgradeWhileTheRenewalInvoiceIsOpenReissuesItOnTheNewPlan(t *testing.T) {
+	l := newLedger()
+	l.pay(1)
+	env := newSubscriptionEnv(t, l, start)
+	var result PlanChangeResult
+	env.RegisterDelayedCallback(func() { // day 20: the renewal invoice (day 17) is open
+		env.UpdateWorkflow(UpdateChangePlan, "up", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("upgrade rejected: %v", err) },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					t.Errorf("upgrade failed: %v", err)
+					return
+				}
+				result = v.(PlanChangeResult)
+			},
+		}, PlanChangeRequest{ProductID: 2, Actor: "customer:9"})
+	}, 20*24*time.Hour)
+	next := runUntilContinue(t, env, firstInput())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.invoices[2].cancelled || l.invoices[2].paid {
+		t.Fatalf("the renewal invoice issued on the old plan: %+v, want cancelled and unpaid", *l.invoices[2])
+	}
+	if result.InvoiceID != 3 || !l.invoices[3].paid {
+		t.Fatalf("proration invoice %d paid %v", result.InvoiceID, l.invoices[result.InvoiceID] != nil && l.invoices[result.InvoiceID].paid)
+	}
+	reissued := l.invoices[4]
+	if reissued == nil || reissued.total != usd(2500) || !reissued.paid {
+		t.Fatalf("reissued renewal invoice %+v, want USD 25.00 charged on the due date", reissued)
+	}
+	if next.State.Price != usd(2500) || next.State.ProductID != 2 || next.State.OpenInvoiceID != 0 {
+		t.Fatalf("next run state %+v", next.State)
+	}
+	var newMails int
+	for _, m := range l.mails {
+		if m == "new:4" {
+			newMails++
+		}
+	}
+	if newMails != 1 {
+		t.Fatalf("mails %v, want the reissued invoice mailed once", l.mails)
 	}
 }
