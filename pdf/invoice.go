@@ -3,6 +3,7 @@ package pdf
 
 import (
 	"bytes"
+	"compress/zlib"
 	"embed"
 	"fmt"
 	"image/png"
@@ -117,6 +118,7 @@ type renderer struct {
 func newRenderer(d InvoiceDoc) (*renderer, error) {
 	r := &renderer{doc: d}
 	r.pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
+	r.pdf.SetCompressLevel(zlib.BestSpeed) // mailed with every invoice: speed over a few kilobytes
 	r.pdf.SetInfo(gopdf.PdfInfo{Title: "Invoice " + d.Number, Author: d.Seller.Name, CreationDate: d.IssuedAt})
 	for name, file := range map[string]string{"sans": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf"} {
 		data, err := fonts.ReadFile("fonts/" + file)
