@@ -165,26 +165,7 @@ func renewalKey(subID int64, start time.Time) string {
 
 // CreateRenewal issues the invoice for the next period, once per period.
 func (b *Billing) CreateRenewal(ctx context.Context, in workflows.RenewalInput) (workflows.InvoiceFacts, error) {
-	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
-	if err != nil {
-		return workflows.InvoiceFacts{}, storeErr(err)
-	}
-	q, err := b.Pricer.Renewal(ctx, sub, in.PeriodStart, in.PeriodEnd, in.Now)
-	if err != nil {
-		return workflows.InvoiceFacts{}, permanent(err)
-	}
-	inv, err := b.Store.CreateInvoice(ctx, store.NewInvoice{
-		CustomerID: sub.CustomerID, Currency: sub.Currency, Lines: q.Invoice.Lines, ReverseCharge: q.Invoice.ReverseCharge,
-		Notes: q.Invoice.Notes, DueAt: in.PeriodStart, IdempotencyKey: renewalKey(sub.ID, in.PeriodStart),
-		CreatedBy: in.WorkflowID, SubscriptionID: sub.ID, ServiceID: sub.ServiceID.Int64, CreditUsed: q.CreditUsed,
-	})
-	if err != nil {
-		if errors.Is(err, billing.ErrInsufficientCredit) { // credit was spent meanwhile: price again
-			return workflows.InvoiceFacts{}, err
-		}
-		return workflows.InvoiceFacts{}, storeErr(err)
-	}
-	return invoiceFacts(inv), nil
+	return b.issueRenewal(ctx, in, renewalKey(in.SubscriptionID, in.PeriodStart))
 }
 
 // ReissueRenewal replaces an unpaid renewal invoice after a plan change: it cancels the old one
@@ -201,6 +182,12 @@ func (b *Billing) ReissueRenewal(ctx context.Context, in workflows.ReissueInput)
 	if err := b.CancelInvoice(ctx, old.ID); err != nil {
 		return workflows.InvoiceFacts{}, err
 	}
+	return b.issueRenewal(ctx, in.RenewalInput, renewalKey(in.SubscriptionID, in.PeriodStart)+":"+in.Key)
+}
+
+// issueRenewal prices the period on the subscription's current plan and issues its invoice
+// under key, taking the credit it applies.
+func (b *Billing) issueRenewal(ctx context.Context, in workflows.RenewalInput, key string) (workflows.InvoiceFacts, error) {
 	sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
 	if err != nil {
 		return workflows.InvoiceFacts{}, storeErr(err)
@@ -211,10 +198,13 @@ func (b *Billing) ReissueRenewal(ctx context.Context, in workflows.ReissueInput)
 	}
 	inv, err := b.Store.CreateInvoice(ctx, store.NewInvoice{
 		CustomerID: sub.CustomerID, Currency: sub.Currency, Lines: q.Invoice.Lines, ReverseCharge: q.Invoice.ReverseCharge,
-		Notes: q.Invoice.Notes, DueAt: in.PeriodStart, IdempotencyKey: renewalKey(sub.ID, in.PeriodStart) + ":" + in.Key,
+		Notes: q.Invoice.Notes, DueAt: in.PeriodStart, IdempotencyKey: key,
 		CreatedBy: in.WorkflowID, SubscriptionID: sub.ID, ServiceID: sub.ServiceID.Int64, CreditUsed: q.CreditUsed,
 	})
 	if err != nil {
+		if errors.Is(err, billing.ErrInsufficientCredit) { // credit was spent meanwhile: price again
+			return workflows.InvoiceFacts{}, err
+		}
 		return workflows.InvoiceFacts{}, storeErr(err)
 	}
 	return invoiceFacts(inv), nil

@@ -659,18 +659,10 @@ func (s *Store) SearchInvoices(ctx context.Context, f InvoiceSearch) ([]Invoice,
 		}
 		where = append(where, "id IN ("+match+")")
 	}
-	var out []Invoice
-	err := s.db.SelectContext(ctx, &out, `SELECT `+invoiceColumns+` FROM invoices WHERE `+strings.Join(where, " AND ")+`
+	out, err := s.selectInvoices(ctx, `WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY created_at DESC, id DESC LIMIT `+arg(f.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search invoices: %w", err)
-	}
-	ptrs := make([]*Invoice, len(out))
-	for i := range out {
-		ptrs[i] = &out[i]
-	}
-	if err := s.loadInvoiceDetails(ctx, ptrs); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

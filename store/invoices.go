@@ -288,12 +288,20 @@ func (s *Store) Invoices(ctx context.Context, f InvoiceFilter) ([]Invoice, error
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	var out []Invoice
-	err := s.db.SelectContext(ctx, &out, `SELECT `+invoiceColumns+` FROM invoices
-		WHERE ($1 = 0 OR customer_id = $1) AND ($2 = '' OR status = $2)
+	out, err := s.selectInvoices(ctx, `WHERE ($1 = 0 OR customer_id = $1) AND ($2 = '' OR status = $2)
 		ORDER BY created_at DESC, id DESC LIMIT $3`, f.CustomerID, string(f.Status), f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list invoices: %w", err)
+	}
+	return out, nil
+}
+
+// selectInvoices loads the invoices `SELECT … FROM invoices <where>` finds, with their lines and
+// derived totals.
+func (s *Store) selectInvoices(ctx context.Context, where string, args ...any) ([]Invoice, error) {
+	var out []Invoice
+	if err := s.db.SelectContext(ctx, &out, `SELECT `+invoiceColumns+` FROM invoices `+where, args...); err != nil {
+		return nil, err
 	}
 	ptrs := make([]*Invoice, len(out))
 	for i := range out {

@@ -242,17 +242,9 @@ func (s *Store) SetCustomerPaymentMethod(ctx context.Context, customerID int64, 
 
 // SubscriptionInvoices lists the invoices a subscription billed, newest first.
 func (s *Store) SubscriptionInvoices(ctx context.Context, subscriptionID int64) ([]Invoice, error) {
-	var invs []Invoice
-	if err := s.db.SelectContext(ctx, &invs, `SELECT `+invoiceColumns+` FROM invoices WHERE subscription_id = $1
-		ORDER BY id DESC`, subscriptionID); err != nil {
+	invs, err := s.selectInvoices(ctx, `WHERE subscription_id = $1 ORDER BY id DESC`, subscriptionID)
+	if err != nil {
 		return nil, fmt.Errorf("invoices of subscription %d: %w", subscriptionID, err)
-	}
-	ptrs := make([]*Invoice, len(invs))
-	for i := range invs {
-		ptrs[i] = &invs[i]
-	}
-	if err := s.loadInvoiceDetails(ctx, ptrs); err != nil {
-		return nil, err
 	}
 	return invs, nil
 }
