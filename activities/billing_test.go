@@ -3,7 +3,9 @@ package activities_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/testenv"
 	"github.com/ezscale/billing/workflows"
@@ -43,5 +45,43 @@ func TestTerminatingANeverProvisionedServiceClosesItAsAbandoned(t *testing.T) {
 	op = workflows.ProvisionOp{Kind: workflows.OpSuspend, Reason: "overdue", Actor: "billing", RequestID: "r2"}
 	if err := st.Billing.RequestProvisioning(ctx, workflows.ProvisioningRequest{ServiceID: svc.ID, CustomerID: cust.ID, Op: op}); err == nil {
 		t.Fatal("suspending a service without provisioning succeeded")
+	}
+}
+
+func TestRenewalCountsCouponCyclesOncePerRecord(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{NoWorker: true})
+	ctx := context.Background()
+	cust, err := st.Store.CreateUser(ctx, store.NewUser{Email: "coupon@example.com", Name: "Coupon User", PasswordHash: "x", Role: store.RoleCustomer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	product := st.ProductWithoutPanel(t)
+	usd := func(a int64) billing.Money { return billing.Money{Amount: a, Currency: "USD"} }
+	o, err := st.Store.PlaceOrder(ctx, store.NewOrder{CustomerID: cust.ID, IdempotencyKey: "coupon-order", ProductID: product,
+		Cycle: billing.Monthly, Price: usd(500), Gateway: "sandbox", CreatedBy: "test",
+		Invoice: store.NewInvoice{Currency: "USD", DueAt: time.Now(), Lines: []billing.Line{
+			{Kind: billing.LineProduct, Description: "Licence", Amount: usd(500), ProductID: product},
+			{Kind: billing.LineDiscount, Description: "TEN", Amount: usd(-50), ProductID: product, CouponCode: "TEN"},
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := workflows.SubscriptionRecord{SubscriptionID: o.SubscriptionID, Key: "subscription:1:ev:7", Status: workflows.SubActive,
+		CountCoupons: []string{"TEN"}, Kind: "renewed", Message: "renewed"}
+	for range 2 { // a retried activity
+		if err := st.Billing.RecordSubscription(ctx, renewed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, _ := st.Store.SubscriptionByID(ctx, o.SubscriptionID)
+	if sub.CouponCycles["TEN"] != 2 {
+		t.Fatalf("coupon cycles %v, want TEN: 2 (the order's invoice and one renewal)", sub.CouponCycles)
+	}
+	renewed.Key = "subscription:1:ev:9"
+	if err := st.Billing.RecordSubscription(ctx, renewed); err != nil {
+		t.Fatal(err)
+	}
+	if sub, _ := st.Store.SubscriptionByID(ctx, o.SubscriptionID); sub.CouponCycles["TEN"] != 3 {
+		t.Fatalf("coupon cycles %v after a second renewal, want TEN: 3", sub.CouponCycles)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +166,20 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 		return paid >= 3
 	})
 	replayAndRecord(ctx, t, st.Temporal, first, "subscription_first.json", workflows.Subscription, workflows.Dunning)
+
+	// The renewal invoice went to the customer with its PDF, and ops find the workflow by service.
+	renewalMail := false
+	for _, m := range st.Sink.Messages() {
+		if slices.Contains(m.To, "sam@example.com") && strings.HasPrefix(m.Subject, "Invoice ") {
+			for _, a := range m.Attachments {
+				renewalMail = renewalMail || (a.ContentType == "application/pdf" && strings.HasPrefix(string(a.Data), "%PDF-"))
+			}
+		}
+	}
+	if !renewalMail {
+		t.Error("no renewal invoice mail with its PDF attached reached the customer")
+	}
+	waitVisible(ctx, t, st.Temporal, fmt.Sprintf("ServiceId = '%d'", o.ServiceID.Int64), workflows.SubscriptionID(o.SubscriptionID))
 
 	// The card is declined from now on: the next renewal goes to dunning and the service is suspended.
 	if err := st.Sandbox.SetDefaultPaymentMethod(ctx, sub.GatewayCustomerRef, sub.PaymentMethodRef); err != nil {

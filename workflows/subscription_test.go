@@ -36,6 +36,7 @@ type ledger struct {
 	events   map[string]SubscriptionRecord
 	status   []string // subscription statuses written, in order
 	credit   billing.Money
+	plan     DunningSchedule // the customer's dunning overrides
 }
 
 type fakeInvoice struct {
@@ -158,7 +159,7 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		l.ops = append(l.ops, string(r.Op.Kind))
 		return nil
 	})
-	reg(ActivityDunningPlan, func(context.Context, int64) (DunningSchedule, error) { return DunningSchedule{}, nil })
+	reg(ActivityDunningPlan, func(context.Context, int64) (DunningSchedule, error) { return l.plan, nil })
 	reg(ActivityReissueRenewal, func(_ context.Context, in ReissueInput) (InvoiceFacts, error) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -550,5 +551,33 @@ func TestUpgradeWhileTheRenewalInvoiceIsOpenReissuesItOnTheNewPlan(t *testing.T)
 	}
 	if newMails != 1 {
 		t.Fatalf("mails %v, want the reissued invoice mailed once", l.mails)
+	}
+}
+
+func TestACustomersDunningOverrideMovesSuspensionAndTermination(t *testing.T) {
+	l := newLedger()
+	l.pay(1)
+	l.cardOK = false
+	l.plan = DunningSchedule{SuspendDays: 3, TerminateDays: 10}
+	env := newSubscriptionEnv(t, l, start)
+	var suspendedAt time.Time
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		var r ProvisioningRequest
+		if info.ActivityType.Name == ActivityRequestProvisioning && args.Get(&r) == nil && r.Op.Kind == OpSuspend {
+			suspendedAt = env.Now()
+		}
+	})
+	env.ExecuteWorkflow(Subscription, firstInput())
+	var st SubscriptionState
+	if err := env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
+	if !suspendedAt.Equal(due.Add(3*24*time.Hour)) || st.Status != SubTerminated || !env.Now().Equal(due.Add(10*24*time.Hour)) {
+		t.Fatalf("suspended at %s, %s at %s; want suspension 3 days and termination 10 days after %s", suspendedAt, st.Status, env.Now(), due)
+	}
+	// Retries after the suspension day still run (days 5 and 7), before termination on day 10.
+	if n := l.count("overdue:2"); n != 5 {
+		t.Fatalf("%d overdue mails, want 5", n)
 	}
 }
