@@ -666,19 +666,3 @@ func (s *Store) SearchInvoices(ctx context.Context, f InvoiceSearch) ([]Invoice,
 	}
 	return out, nil
 }
-
-// UsersByID loads the given users in one query, keyed by id; unknown ids are left out.
-func (s *Store) UsersByID(ctx context.Context, ids []int64) (map[int64]User, error) {
-	out := make(map[int64]User, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var list []User
-	if err := s.db.SelectContext(ctx, &list, `SELECT `+userColumns+` FROM users WHERE id = ANY($1)`, ids); err != nil {
-		return nil, fmt.Errorf("load users: %w", err)
-	}
-	for _, u := range list {
-		out[u.ID] = u
-	}
-	return out, nil
-}

@@ -122,11 +122,7 @@ type SubscriptionEvent struct {
 	IdempotencyKey sql.NullString `db:"idempotency_key"`
 }
 
-// AddSubscriptionEvent appends a timeline entry; an entry whose key was written before is skipped.
-func (s *Store) AddSubscriptionEvent(ctx context.Context, e SubscriptionEvent) error {
-	return addSubscriptionEvent(ctx, s.db, e)
-}
-
+// addSubscriptionEvent appends a timeline entry; an entry whose key was written before is skipped.
 func addSubscriptionEvent(ctx context.Context, db sqlx.ExtContext, e SubscriptionEvent) error {
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO subscription_events (subscription_id, kind, message, actor, workflow_id, idempotency_key)

@@ -101,20 +101,3 @@ func (s *Store) BillingProfileOf(ctx context.Context, customerID int64) (Billing
 	}
 	return p, nil
 }
-
-// SetBillingProfile sets a customer's tax status, VAT id and dunning overrides (staff only).
-func (s *Store) SetBillingProfile(ctx context.Context, p BillingProfile) error {
-	res, err := s.db.ExecContext(ctx, `
-		INSERT INTO customer_profiles (user_id, tax_exempt, vat_id, dunning_suspend_days, dunning_terminate_days)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (user_id) DO UPDATE SET tax_exempt = $2, vat_id = $3, dunning_suspend_days = $4,
-		    dunning_terminate_days = $5, updated_at = now()`,
-		p.CustomerID, p.TaxExempt, p.VATID, p.DunningSuspendDays, p.DunningTerminateDays)
-	if err != nil {
-		return fmt.Errorf("set billing profile of customer %d: %w", p.CustomerID, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("customer %d: %w", p.CustomerID, ErrNotFound)
-	}
-	return nil
-}

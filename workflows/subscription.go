@@ -95,7 +95,7 @@ func newSubscriber(ctx workflow.Context, in SubscriptionInput) (*subscriber, err
 		}
 	} else {
 		var f SubscriptionFacts
-		if err := workflow.ExecuteActivity(s.shortCtx(ctx, "load subscription"), ActivityLoadSubscription, in.SubscriptionID).Get(ctx, &f); err != nil {
+		if err := workflow.ExecuteActivity(billingActivityCtx(ctx, "load subscription"), ActivityLoadSubscription, in.SubscriptionID).Get(ctx, &f); err != nil {
 			return nil, fmt.Errorf("load subscription %d: %w", in.SubscriptionID, err)
 		}
 		s.st = SubscriptionState{SubscriptionID: f.SubscriptionID, CustomerID: f.CustomerID, ServiceID: f.ServiceID,
@@ -487,7 +487,7 @@ func (s *subscriber) confirmPaid(ctx workflow.Context, invoiceID int64) bool {
 func (s *subscriber) preview(ctx workflow.Context, start, end time.Time) {
 	var n NextInvoice
 	in := RenewalInput{SubscriptionID: s.st.SubscriptionID, PeriodStart: start, PeriodEnd: end, Now: workflow.Now(ctx)}
-	if err := s.local(ctx, ActivityPreviewRenewal, in, &n); err == nil {
+	if err := localBilling(ctx, ActivityPreviewRenewal, in, &n); err == nil {
 		s.next = n
 	}
 	s.next.Due, s.next.None = start, s.st.CancelAtPeriodEnd
@@ -540,7 +540,7 @@ func (s *subscriber) record(ctx workflow.Context, r SubscriptionRecord) {
 		r.Actor = "billing"
 	}
 	s.remember(ctx, r.Kind, r.Message)
-	if err := s.local(ctx, ActivityRecordSubscription, r, nil); err != nil {
+	if err := localBilling(ctx, ActivityRecordSubscription, r, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record subscription change", "kind", r.Kind, "error", err)
 	}
 }
@@ -560,15 +560,11 @@ func (s *subscriber) remember(ctx workflow.Context, kind, msg string) {
 // exec runs a billing activity with retries for temporary failures; BillingPermanent errors
 // and gateway refusals come back at once.
 func (s *subscriber) exec(ctx workflow.Context, summary, activity string, arg, result any) error {
-	return workflow.ExecuteActivity(s.shortCtx(ctx, summary), activity, arg).Get(ctx, result)
+	return workflow.ExecuteActivity(billingActivityCtx(ctx, summary), activity, arg).Get(ctx, result)
 }
 
-// local runs a short, idempotent database step as a local activity: it runs in the worker that
-// runs the workflow task, without a round trip through the server.
-func (s *subscriber) local(ctx workflow.Context, activity string, arg, result any) error {
-	return localBilling(ctx, activity, arg, result)
-}
-
+// localBilling runs a short, idempotent database step as a local activity: it runs in the
+// worker that runs the workflow task, without a round trip through the server.
 func localBilling(ctx workflow.Context, activity string, arg, result any) error {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -581,10 +577,6 @@ func localBilling(ctx workflow.Context, activity string, arg, result any) error 
 		},
 	})
 	return workflow.ExecuteLocalActivity(ctx, activity, arg).Get(ctx, result)
-}
-
-func (s *subscriber) shortCtx(ctx workflow.Context, summary string) workflow.Context {
-	return billingActivityCtx(ctx, summary)
 }
 
 func billingActivityCtx(ctx workflow.Context, summary string) workflow.Context {
