@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -75,3 +76,39 @@ func (s *Store) InvoiceLedger(ctx context.Context, invoiceID int64) ([]Payment, 
 	}
 	return pays, refunds, nil
 }
+
+// RecordWebhookEvent stores a gateway webhook once: a delivery of an event already stored
+// (same provider and event id) returns inserted=false so the caller skips it.
+func (s *Store) RecordWebhookEvent(ctx context.Context, provider, eventID, eventType string, payload []byte) (inserted bool, err error) {
+	var id int64
+	err = s.db.GetContext(ctx, &id, `
+		INSERT INTO webhook_events (provider, event_id, type, payload) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (provider, event_id) DO NOTHING RETURNING id`, provider, eventID, eventType, payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record %s webhook event %s: %w", provider, eventID, err)
+	}
+	return true, nil
+}
+
+// MarkWebhookProcessed stamps a stored webhook event as handled.
+func (s *Store) MarkWebhookProcessed(ctx context.Context, provider, eventID string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE webhook_events SET processed_at = now() WHERE provider = $1 AND event_id = $2 AND processed_at IS NULL`, provider, eventID)
+	if err != nil {
+		return fmt.Errorf("mark %s webhook event %s processed: %w", provider, eventID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var exists bool
+		if err := s.db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2)`, provider, eventID); err != nil {
+			return fmt.Errorf("look up %s webhook event %s: %w", provider, eventID, err)
+		}
+		if !exists {
+			return fmt.Errorf("%s webhook event %s: %w", provider, eventID, ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// optionalID is a nullable reference; 0 means none.

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ezscale/billing/billing"
+)
+
+// Payment is money received for an invoice, unique on (Gateway, GatewayTxnID).
+type Payment struct {
+	ID           int64
+	InvoiceID    int64
+	Gateway      string
+	GatewayTxnID string
+	Amount       billing.Money
+	CreatedBy    string // workflow id, webhook event or request id that recorded it
+	CreatedAt    time.Time
+	// ExactDue, when recording, refuses (ErrNotAmountDue) a new payment that is not exactly the
+	// invoice's amount due, so a gateway event that does not fit is never half-applied.
+	ExactDue bool
+}
+
+type paymentRow struct {
+	ID           int64     `db:"id"`
+	InvoiceID    int64     `db:"invoice_id"`
+	Gateway      string    `db:"gateway"`
+	GatewayTxnID string    `db:"gateway_txn_id"`
+	Amount       int64     `db:"amount"`
+	Currency     string    `db:"currency"`
+	CreatedBy    string    `db:"created_by"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+const paymentSelect = `SELECT id, invoice_id, gateway, gateway_txn_id, amount, currency, created_by, created_at FROM payments`
+
+func (r paymentRow) payment() Payment {
+	return Payment{ID: r.ID, InvoiceID: r.InvoiceID, Gateway: r.Gateway, GatewayTxnID: r.GatewayTxnID,
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+}
+
+// PaymentResult is a recorded payment and where it left the invoice.
+type PaymentResult struct {
+	Payment         Payment
+	AlreadyRecorded bool           // the gateway transaction was recorded before; nothing changed
+	Status          billing.Status // the invoice's status afterwards
+	SubscriptionID  int64          // the invoice's subscription, 0 when none
+	InvoiceNumber   string
+}
+
+// RecordPayment records a gateway payment and, in the same transaction, marks the invoice paid
+// once payments cover its total. A transaction already recorded returns the stored payment with
+// AlreadyRecorded (ErrConflict if it was for another invoice). A currency other than the
+// invoice's gives billing.ErrCurrencyMismatch; a draft or cancelled invoice, ErrInvoiceState.
+func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, error) {
+	if p.Gateway == "" || p.GatewayTxnID == "" || p.CreatedBy == "" {
+		return PaymentResult{}, fmt.Errorf("record payment on invoice %d: gateway, transaction id and creator are required", p.InvoiceID)
+	}
+	if !p.Amount.IsPositive() {
+		return PaymentResult{}, fmt.Errorf("record payment %s on invoice %d: %w", p.Amount, p.InvoiceID, billing.ErrInvalidAmount)
+	}
+	var res PaymentResult
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		inv, pays, refunds, err := lockedInvoice(ctx, tx, p.InvoiceID)
+		if err != nil {
+			return err
+		}
+		// Checked under the invoice lock: a concurrent delivery of the same webhook has committed.
+		var existing paymentRow
+		err = tx.GetContext(ctx, &existing, paymentSelect+` WHERE gateway = $1 AND gateway_txn_id = $2`, p.Gateway, p.GatewayTxnID)
+		if err == nil {
+			if existing.InvoiceID != p.InvoiceID {
+				return fmt.Errorf("payment %s %s is for invoice %d, not %d: %w", p.Gateway, p.GatewayTxnID, existing.InvoiceID, p.InvoiceID, ErrConflict)
+			}
+			res = PaymentResult{Payment: existing.payment(), AlreadyRecorded: true, Status: inv.Status,
+				SubscriptionID: inv.SubscriptionID.Int64, InvoiceNumber: inv.Number}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("look up payment %s %s: %w", p.Gateway, p.GatewayTxnID, err)
+		}
+		if p.Amount.Currency != inv.Currency {
+			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Currency, inv.Number, billing.ErrCurrencyMismatch)
+		}
+		if p.ExactDue && inv.Status != billing.StatusDraft && inv.Status != StatusCancelled {
+			st, err := settlementOf(inv, pays, refunds)
+			if err != nil {
+				return err
+			}
+			if due := st.AmountDue(); p.Amount.Amount != due.Amount {
+				return fmt.Errorf("pay %s on invoice %s due %s (%s): %w", p.Amount, inv.Number, due, inv.Status, ErrNotAmountDue)
+			}
+		}
+		if inv.Status == billing.StatusDraft || inv.Status == StatusCancelled {
+			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Status, inv.Number, ErrInvoiceState)
+		}
+		var row paymentRow
+		err = tx.GetContext(ctx, &row, `
+			INSERT INTO payments (invoice_id, gateway, gateway_txn_id, amount, currency, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING id, invoice_id, gateway, gateway_txn_id, amount, currency, created_by, created_at`,
+			p.InvoiceID, p.Gateway, p.GatewayTxnID, p.Amount.Amount, p.Amount.Currency, p.CreatedBy)
+		if err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("payment %s %s recorded on another invoice: %w", p.Gateway, p.GatewayTxnID, ErrConflict)
+			}
+			return fmt.Errorf("record payment %s %s on invoice %s: %w", p.Gateway, p.GatewayTxnID, inv.Number, err)
+		}
+		res.Payment = row.payment()
+		res.SubscriptionID, res.InvoiceNumber = inv.SubscriptionID.Int64, inv.Number
+		res.Status, err = updateSettlement(ctx, tx, inv, append(pays, res.Payment), refunds)
+		return err
+	})
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	return res, nil
+}
+
+// Refund is money returned for a payment, unique on (Gateway, GatewayRefundID); Gateway is the payment's.
+type Refund struct {
+	ID              int64
+	PaymentID       int64
+	Gateway         string
+	GatewayRefundID string
+	Amount          billing.Money
+	Reason          string
+	CreatedBy       string
+	CreatedAt       time.Time
+}
+
+type refundRow struct {
+	ID              int64     `db:"id"`
+	PaymentID       int64     `db:"payment_id"`
+	Gateway         string    `db:"gateway"`
+	GatewayRefundID string    `db:"gateway_refund_id"`
+	Amount          int64     `db:"amount"`
+	Currency        string    `db:"currency"`
+	Reason          string    `db:"reason"`
+	CreatedBy       string    `db:"created_by"`
+	CreatedAt       time.Time `db:"created_at"`
+}
+
+const refundSelect = `SELECT r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.reason, r.created_by, r.created_at FROM refunds r`
+
+func (r refundRow) refund() Refund {
+	return Refund{ID: r.ID, PaymentID: r.PaymentID, Gateway: r.Gateway, GatewayRefundID: r.GatewayRefundID,
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+}
+
+// RefundResult is a recorded refund and where it left the invoice.
+type RefundResult struct {
+	Refund          Refund
+	AlreadyRecorded bool // the gateway refund was recorded before; nothing changed
+	Status          billing.Status
+}
+
+// RecordRefund records a gateway refund of a payment and sets the invoice refunded or
+// partially_refunded in the same transaction. A payment is never refunded beyond what it paid
+// minus earlier refunds (billing.ErrRefundExceedsPaid). A refund id already recorded returns
+// the stored refund with AlreadyRecorded.
+func (s *Store) RecordRefund(ctx context.Context, r Refund) (RefundResult, error) {
+	if r.GatewayRefundID == "" || r.CreatedBy == "" {
+		return RefundResult{}, fmt.Errorf("record refund of payment %d: refund id and creator are required", r.PaymentID)
+	}
+	if !r.Amount.IsPositive() {
+		return RefundResult{}, fmt.Errorf("refund %s of payment %d: %w", r.Amount, r.PaymentID, billing.ErrInvalidAmount)
+	}
+	var res RefundResult
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var pay paymentRow
+		if err := tx.GetContext(ctx, &pay, paymentSelect+` WHERE id = $1`, r.PaymentID); err != nil {
+			return notFound(err, fmt.Sprintf("payment %d", r.PaymentID))
+		}
+		inv, pays, refunds, err := lockedInvoice(ctx, tx, pay.InvoiceID)
+		if err != nil {
+			return err
+		}
+		var existing refundRow
+		err = tx.GetContext(ctx, &existing, refundSelect+` WHERE r.gateway = $1 AND r.gateway_refund_id = $2`, pay.Gateway, r.GatewayRefundID)
+		if err == nil {
+			if existing.PaymentID != r.PaymentID {
+				return fmt.Errorf("refund %s %s is of payment %d, not %d: %w", pay.Gateway, r.GatewayRefundID, existing.PaymentID, r.PaymentID, ErrConflict)
+			}
+			res = RefundResult{Refund: existing.refund(), AlreadyRecorded: true, Status: inv.Status}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("look up refund %s %s: %w", pay.Gateway, r.GatewayRefundID, err)
+		}
+		if r.Amount.Currency != pay.Currency {
+			return fmt.Errorf("refund %s of a %s payment: %w", r.Amount, pay.Currency, billing.ErrCurrencyMismatch)
+		}
+		left := pay.Amount
+		for _, q := range refunds {
+			if q.PaymentID == pay.ID {
+				left -= q.Amount.Amount
+			}
+		}
+		if r.Amount.Amount > left {
+			return fmt.Errorf("refund %s of payment %d (%s %s) with %s left to refund: %w",
+				r.Amount, pay.ID, pay.Gateway, pay.GatewayTxnID, billing.Money{Amount: left, Currency: pay.Currency}, billing.ErrRefundExceedsPaid)
+		}
+		var row refundRow
+		err = tx.GetContext(ctx, &row, `
+			INSERT INTO refunds AS r (payment_id, gateway, gateway_refund_id, amount, currency, reason, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			RETURNING r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.reason, r.created_by, r.created_at`,
+			pay.ID, pay.Gateway, r.GatewayRefundID, r.Amount.Amount, r.Amount.Currency, r.Reason, r.CreatedBy)
+		if err != nil {
+			return fmt.Errorf("record refund %s %s of payment %d: %w", pay.Gateway, r.GatewayRefundID, pay.ID, err)
+		}
+		res.Refund = row.refund()
+		res.Status, err = updateSettlement(ctx, tx, inv, pays, append(refunds, res.Refund))
+		return err
+	})
+	if err != nil {
+		return RefundResult{}, err
+	}
+	return res, nil
+}
+
+// InvoicePayments lists an invoice's payments, oldest first.
+func (s *Store) InvoicePayments(ctx context.Context, invoiceID int64) ([]Payment, error) {
+	var rows []paymentRow
+	if err := s.db.SelectContext(ctx, &rows, paymentSelect+` WHERE invoice_id = $1 ORDER BY id`, invoiceID); err != nil {
+		return nil, fmt.Errorf("payments of invoice %d: %w", invoiceID, err)
+	}
+	out := make([]Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.payment()
+	}
+	return out, nil
+}
+
+// InvoiceRefunds lists the refunds of an invoice's payments, oldest first.
+func (s *Store) InvoiceRefunds(ctx context.Context, invoiceID int64) ([]Refund, error) {
+	var rows []refundRow
+	if err := s.db.SelectContext(ctx, &rows, refundSelect+` JOIN payments p ON p.id = r.payment_id
+		WHERE p.invoice_id = $1 ORDER BY r.id`, invoiceID); err != nil {
+		return nil, fmt.Errorf("refunds of invoice %d: %w", invoiceID, err)
+	}
+	out := make([]Refund, len(rows))
+	for i, r := range rows {
+		out[i] = r.refund()
+	}
+	return out, nil
+}
