@@ -137,17 +137,107 @@ type PaymentMethod struct {
 	Default  bool
 }
 
+// EventKind says what a gateway event means for billing. Each gateway's webhook code sets it,
+// so the HTTP layer and the payments package never look at a gateway's own event types and
+// adding a gateway never touches them.
+type EventKind string
+
+// The event kinds billing acts on. Anything else is EventOther: stored, nothing to do.
+const (
+	EventOther EventKind = ""
+	// EventPaymentSucceeded: Amount was paid for InvoiceID under PaymentRef and is settled.
+	EventPaymentSucceeded EventKind = "payment_succeeded"
+	// EventPaymentPending: the payment was accepted but settles later (SEPA, ACH and Bacs debits,
+	// a processing PaymentIntent). Nothing is paid yet and no one should charge again meanwhile.
+	EventPaymentPending EventKind = "payment_pending"
+	// EventPaymentFailed: a payment of InvoiceID under PaymentRef failed (a delayed debit
+	// bounced, an attempt was declined).
+	EventPaymentFailed EventKind = "payment_failed"
+	// EventRefund: Refunds lists refunds of PaymentRef, each with its gateway id and state.
+	EventRefund EventKind = "refund"
+)
+
+// RefundStatus is where a refund stands at the gateway.
+type RefundStatus string
+
+// Refund states. A pending refund is on its way; a failed one never reached the customer, so
+// the money is owed to them again.
+const (
+	RefundPending   RefundStatus = "pending"
+	RefundSucceeded RefundStatus = "succeeded"
+	RefundFailed    RefundStatus = "failed"
+)
+
+// RefundState is one refund as a gateway event reports it.
+type RefundState struct {
+	Ref    string // the gateway's refund id, the same as Refund.Ref when we made it
+	Amount billing.Money
+	Status RefundStatus
+}
+
 // Event is a verified webhook event reduced to what billing acts on. Events may arrive twice
 // and out of order: dedupe on (gateway, ID).
 type Event struct {
 	ID          string
-	Type        string // the gateway's event type, e.g. "payment_intent.succeeded"
+	Type        string    // the gateway's event type, e.g. "payment_intent.succeeded"
+	Kind        EventKind // what it means for billing
 	Created     time.Time
+	Refunds     []RefundState // EventRefund: the refunds the event reports
+	CheckoutRef string        // the hosted page (Checkout.Ref) the payment came from, when it says
 	InvoiceID   int64  // from the object's metadata; 0 when absent
 	PaymentRef  string // the charge's Ref (Stripe PaymentIntent id), when the event has one
 	RefundRef   string // refund events: the gateway's refund id, the same as Refund.Ref
 	CustomerRef string
 	Amount      billing.Money // zero when the object has no amount
+}
+
+// CheckoutExpirer is a gateway whose open hosted payment pages can be closed, so an invoice
+// paid another way cannot be paid a second time on a page still open in a browser tab.
+type CheckoutExpirer interface {
+	ExpireCheckout(ctx context.Context, checkoutRef string) error
+}
+
+// AmountChecker is a gateway that cannot take every amount in every currency (Stripe takes
+// three-decimal currencies only in multiples of ten). CheckAmount returns an error wrapping
+// ErrUnsupportedAmount, with a message a customer can read, for an amount it cannot charge.
+type AmountChecker interface {
+	CheckAmount(m billing.Money) error
+}
+
+// ErrUnsupportedAmount: the gateway cannot charge or refund this amount in this currency.
+var ErrUnsupportedAmount = errors.New("amount not supported by the gateway")
+
+// CheckAmount asks g whether it can take m; gateways without limits take anything.
+func CheckAmount(g Gateway, m billing.Money) error {
+	if c, ok := g.(AmountChecker); ok {
+		return c.CheckAmount(m)
+	}
+	return nil
+}
+
+// TransactionKind tells a charge from a refund in a gateway's transaction list.
+type TransactionKind string
+
+// Transaction kinds.
+const (
+	TransactionCharge TransactionKind = "charge"
+	TransactionRefund TransactionKind = "refund"
+)
+
+// Transaction is one charge or refund as the gateway holds it, for reconciling with the ledger.
+type Transaction struct {
+	Kind       TransactionKind
+	Ref        string // charges: the payment ref we record (Charge.Ref); refunds: the refund id
+	PaymentRef string // refunds: the ref of the charge refunded
+	InvoiceID  int64  // from our metadata, 0 when absent
+	Amount     billing.Money
+	Status     string // the gateway's status ("succeeded", "pending", "failed", ...)
+	Created    time.Time
+}
+
+// TransactionLister is a gateway that can list its charges and refunds created in [from, to).
+type TransactionLister interface {
+	Transactions(ctx context.Context, from, to time.Time) ([]Transaction, error)
 }
 
 // The error kinds every gateway reports, matched with errors.Is.
