@@ -184,9 +184,9 @@ type Event struct {
 	Created     time.Time
 	Refunds     []RefundState // EventRefund: the refunds the event reports
 	CheckoutRef string        // the hosted page (Checkout.Ref) the payment came from, when it says
-	InvoiceID   int64  // from the object's metadata; 0 when absent
-	PaymentRef  string // the charge's Ref (Stripe PaymentIntent id), when the event has one
-	RefundRef   string // refund events: the gateway's refund id, the same as Refund.Ref
+	InvoiceID   int64         // from the object's metadata; 0 when absent
+	PaymentRef  string        // the charge's Ref (Stripe PaymentIntent id), when the event has one
+	RefundRef   string        // refund events: the gateway's refund id, the same as Refund.Ref
 	CustomerRef string
 	Amount      billing.Money // zero when the object has no amount
 }
