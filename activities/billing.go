@@ -16,6 +16,7 @@ import (
 	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/gateways"
 	"github.com/ezscale/billing/mail"
+	"github.com/ezscale/billing/payments"
 	"github.com/ezscale/billing/pdf"
 	"github.com/ezscale/billing/pricing"
 	"github.com/ezscale/billing/store"
@@ -41,6 +42,18 @@ type Billing struct {
 	Seller    pdf.Party
 	// ProvisionStepTimeout is given to provisioning workflows started for new services.
 	ProvisionStepTimeout time.Duration
+	// Payments records every payment, credit and cancellation the workflows make; built from
+	// Store, Gateways and Workflows when nil.
+	Payments *payments.Service
+}
+
+// payments is the one door for money.
+func (b *Billing) payments() *payments.Service {
+	if b.Payments == nil {
+		sig, _ := b.Workflows.(payments.Workflows) // the Temporal client signals; a test double may not
+		b.Payments = &payments.Service{Store: b.Store, Gateways: b.Gateways, Workflows: sig}
+	}
+	return b.Payments
 }
 
 // permanent marks an error that retrying cannot fix.
@@ -283,29 +296,21 @@ func (b *Billing) ChargeInvoice(ctx context.Context, in workflows.ChargeInput) (
 		out.Failure = "no saved payment method"
 		return out, nil
 	}
-	gw, err := b.Gateways.Get(sub.Gateway)
+	res, err := b.payments().ChargeSaved(ctx, payments.Charge{InvoiceID: inv.ID, Gateway: sub.Gateway,
+		CustomerRef: sub.GatewayCustomerRef, MethodRef: sub.PaymentMethodRef, Key: in.IdempotencyKey, By: in.CreatedBy})
 	if err != nil {
-		out.Failure = err.Error()
-		return out, nil
-	}
-	ch, err := gw.ChargeSaved(ctx, gateways.ChargeRequest{InvoiceID: inv.ID, CustomerRef: sub.GatewayCustomerRef,
-		PaymentMethodRef: sub.PaymentMethodRef, Amount: inv.Totals.Due, Description: "Invoice " + inv.Number,
-		IdempotencyKey: in.IdempotencyKey})
-	switch {
-	case gateways.Retryable(err):
-		return out, err
-	case err != nil:
-		out.Failure = chargeFailure(err)
-		return out, nil
-	case ch.Status != gateways.ChargeSucceeded:
-		out.Failure = "the payment is pending at the gateway"
-		return out, nil
-	}
-	if _, err := b.Store.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: gw.Name(), GatewayTxnID: ch.Ref,
-		Amount: ch.Amount, CreatedBy: in.CreatedBy}); err != nil {
+		if gateways.Retryable(err) {
+			return out, err
+		}
 		return out, storeErr(err)
 	}
-	out.Paid, out.PaymentRef = true, ch.Ref
+	out.Paid, out.PaymentRef, out.Pending = res.Paid, res.Ref, res.Pending
+	if !res.Paid {
+		out.Failure = res.Failure
+		if res.Err != nil {
+			out.Failure = chargeFailure(res.Err)
+		}
+	}
 	return out, nil
 }
 
@@ -350,7 +355,7 @@ func (b *Billing) PlanChange(ctx context.Context, in workflows.PlanChangeInput) 
 		}
 	case c.Proration.Net.IsNegative():
 		credit, _ := c.Proration.Net.Neg()
-		if _, err := b.Store.AddCredit(ctx, store.CreditChange{CustomerID: sub.CustomerID, Amount: credit,
+		if _, err := b.payments().AddCredit(ctx, store.CreditChange{CustomerID: sub.CustomerID, Amount: credit,
 			Note:      fmt.Sprintf("downgrade to %s: %d unused days", c.Product.Name, c.Proration.RemainingDays),
 			CreatedBy: in.WorkflowID, IdempotencyKey: in.Key}); err != nil {
 			return res, storeErr(err)
@@ -361,7 +366,7 @@ func (b *Billing) PlanChange(ctx context.Context, in workflows.PlanChangeInput) 
 
 // CancelInvoice withdraws an unpaid invoice; a paid one is left alone.
 func (b *Billing) CancelInvoice(ctx context.Context, id int64) error {
-	err := b.Store.CancelInvoice(ctx, id)
+	err := b.payments().CancelInvoice(ctx, id)
 	if errors.Is(err, store.ErrInvoiceState) {
 		return nil
 	}

@@ -16,6 +16,17 @@ const (
 	StatusRefunded          Status = "refunded"           // every payment refunded
 )
 
+// RefundStatus is where a refund stands: pending until the gateway reports it reached the
+// customer, failed when it never did (the money is owed to the customer again).
+type RefundStatus string
+
+// The refund states.
+const (
+	RefundPending   RefundStatus = "pending"
+	RefundSucceeded RefundStatus = "succeeded"
+	RefundFailed    RefundStatus = "failed"
+)
+
 // Payment is money received for an invoice; (Gateway, TransactionID) identifies it.
 type Payment struct {
 	Amount        Money
@@ -89,13 +100,16 @@ func (s *Settlement) Overpaid() Money {
 	return Money{Amount: max(0, s.paid-s.total.Amount), Currency: s.total.Currency}
 }
 
-// Status derives the invoice status: draft until issued; then refunded when refunds equal
-// payments (and some were made), partially_refunded when some were refunded, paid when payments
-// cover the total, unpaid otherwise. A zero total is paid as soon as it is issued.
+// Status derives the invoice status: draft until issued; then paid when what is kept after
+// refunds still covers a positive total (refunds gave back only an overpayment), refunded when
+// refunds equal payments (and some were made), partially_refunded when some were refunded, paid
+// when payments cover the total, unpaid otherwise. A zero total is paid as soon as it is issued.
 func (s *Settlement) Status() Status {
 	switch {
 	case !s.issued:
 		return StatusDraft
+	case s.refunded > 0 && s.paid-s.refunded >= s.total.Amount && s.total.Amount > 0:
+		return StatusPaid // only an overpayment was returned: the invoice is still fully paid
 	case s.refunded > 0 && s.refunded == s.paid:
 		return StatusRefunded
 	case s.refunded > 0:

@@ -88,6 +88,9 @@ type Billing struct {
 // Gateways configures the payment gateways; a gateway without its credentials is not offered.
 type Gateways struct {
 	Default string // DEFAULT_GATEWAY
+	// Overpayment is what happens to money arriving for an invoice with nothing due: "refund"
+	// (through the gateway that took it) or "credit" (account credit). OVERPAYMENT.
+	Overpayment string
 	// Sandbox is our own test gateway (hosted test-card page); on in development, and in
 	// production only with SANDBOX_GATEWAY=true. SandboxSecret signs its webhooks.
 	Sandbox       bool
@@ -145,6 +148,7 @@ func Vars() []Var {
 		{"SELLER_ADDRESS", "", "company address printed on invoices, lines separated by |"},
 		{"SELLER_LOGO", "", "path of a PNG logo printed at the top of invoices"},
 		{"DEFAULT_GATEWAY", "sandbox in development, else the first configured", "gateway offered first at checkout"},
+		{"OVERPAYMENT", "refund", "money arriving for an invoice with nothing due: refund (to the payer) or credit (account credit); staff are alerted either way"},
 		{"SANDBOX_GATEWAY", "true in development", "offer the built-in test-card gateway"},
 		{"SANDBOX_WEBHOOK_SECRET", "(derived from APP_KEY)", "signs the sandbox gateway's webhooks"},
 		{"SANDBOX_API_KEY", "(derived from APP_KEY)", "lets workers reach the sandbox gateway hosted by the web server"},
@@ -442,6 +446,10 @@ func (c *Config) loadBilling(get func(name, def string) string) []error {
 	}
 	if (g.PayPalClientID == "") != (g.PayPalSecret == "") {
 		errs = append(errs, errors.New("PAYPAL_CLIENT_ID and PAYPAL_SECRET go together"))
+	}
+	g.Overpayment = get("OVERPAYMENT", "refund")
+	if g.Overpayment != "refund" && g.Overpayment != "credit" {
+		errs = append(errs, fmt.Errorf("OVERPAYMENT %q: want refund or credit", g.Overpayment))
 	}
 	g.Default = get("DEFAULT_GATEWAY", "")
 	if g.Default == "" {

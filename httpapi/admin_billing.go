@@ -14,7 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ezscale/billing/billing"
-	"github.com/ezscale/billing/gateways"
+	"github.com/ezscale/billing/payments"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
 	"github.com/ezscale/billing/workflows"
@@ -200,80 +200,55 @@ func (s *server) adminRefundInvoice(w http.ResponseWriter, r *http.Request) {
 		s.renderAdminInvoice(w, r, inv, http.StatusBadRequest, "The refund form expired; open the invoice again.")
 		return
 	}
-	pays, err := s.Store.InvoicePayments(ctx, inv.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	refunds, err := s.Store.InvoiceRefunds(ctx, inv.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	pay, left, found := refundablePayment(pays, refunds)
-	if !found {
-		s.renderAdminInvoice(w, r, inv, http.StatusConflict, "Nothing is left to refund on this invoice.")
-		return
-	}
-	amount := left
+	amount := billing.Money{Currency: inv.Currency}
 	if v := strings.TrimSpace(r.PostFormValue("amount")); v != "" {
+		var err error
 		amount, err = billing.ParseDecimal(v, inv.Currency)
 		if err != nil || !amount.IsPositive() {
 			s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, fmt.Sprintf("%q is not an amount in %s.", v, inv.Currency))
 			return
 		}
 	}
-	// The bound (what is left of the payment) is checked by the gateway and by the store, not
-	// here: a resubmitted form must reach the gateway with its key and get its first answer.
-	tooMuch := fmt.Sprintf("At most %s of this payment can be refunded.", left)
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	actor := "admin:" + strconv.FormatInt(currentUser(r).ID, 10)
-	refundRef := "manual-refund-" + nonce
-	if gw, err := s.Gateways.Get(pay.Gateway); err == nil {
-		ref, err := gw.Refund(ctx, gateways.RefundRequest{InvoiceID: inv.ID, ChargeRef: pay.GatewayTxnID, Amount: amount, Reason: reason,
-			IdempotencyKey: fmt.Sprintf("refund:invoice:%d:%s", inv.ID, nonce)})
-		switch {
-		case errors.Is(err, gateways.ErrInvalidRequest) && amount.Amount > left.Amount:
-			s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, tooMuch)
-			return
-		case err != nil:
-			s.renderAdminInvoice(w, r, inv, http.StatusBadGateway, "The gateway refused the refund: "+err.Error())
-			return
-		}
-		refundRef, amount = ref.Ref, ref.Amount
-	} else if pay.Gateway != "manual" {
-		s.renderAdminInvoice(w, r, inv, http.StatusConflict, fmt.Sprintf("The %s gateway is not configured here; refund it there and record it by hand.", pay.Gateway))
+	res, err := s.Payments.Refund(ctx, payments.RefundRequest{InvoiceID: inv.ID, Amount: amount, Reason: reason, Key: nonce,
+		By: "admin:" + strconv.FormatInt(currentUser(r).ID, 10)})
+	switch {
+	case errors.Is(err, payments.ErrNothingToRefund):
+		s.renderAdminInvoice(w, r, inv, http.StatusConflict, "Nothing is left to refund on this invoice.")
 		return
-	}
-	res, err := s.Store.RecordRefund(ctx, store.Refund{PaymentID: pay.ID, Gateway: pay.Gateway, GatewayRefundID: refundRef,
-		Amount: amount, Reason: reason, CreatedBy: actor})
-	if errors.Is(err, billing.ErrRefundExceedsPaid) {
-		s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, tooMuch)
+	case errors.Is(err, billing.ErrRefundExceedsPaid):
+		_, left, _ := payments.RefundablePayment(mustPayments(ctx, s, inv.ID))
+		s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, fmt.Sprintf("At most %s of this payment can be refunded.", left))
 		return
-	}
-	if err != nil {
+	case errors.Is(err, payments.ErrGatewayMissing):
+		s.renderAdminInvoice(w, r, inv, http.StatusConflict, fmt.Sprintf("The %s gateway is not configured here; refund it there and record it by hand.", res.Payment.Gateway))
+		return
+	case errors.Is(err, payments.ErrGatewayRefused):
+		s.renderAdminInvoice(w, r, inv, http.StatusBadGateway, "The gateway refused the refund: "+err.Error())
+		return
+	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
 	if !res.AlreadyRecorded {
-		details, _ := json.Marshal(map[string]any{"payment_id": pay.ID, "amount": amount.String(), "refund": refundRef, "reason": reason})
+		details, _ := json.Marshal(map[string]any{"payment_id": res.Payment.ID, "amount": res.Refund.Amount.String(),
+			"refund": res.Refund.GatewayRefundID, "status": res.Refund.Status, "reason": reason})
 		s.audit(r, "invoice.refund", invoiceTarget(inv.ID), details)
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/invoices/%d?done=refunded", inv.ID), http.StatusSeeOther)
 }
 
-// refundablePayment is the latest payment with something left to refund, and how much.
-func refundablePayment(pays []store.Payment, refunds []store.Refund) (store.Payment, billing.Money, bool) {
-	refunded := map[int64]int64{}
-	for _, rf := range refunds {
-		refunded[rf.PaymentID] += rf.Amount.Amount
+// mustPayments loads an invoice's payments and refunds for a message; a failure shows no bound.
+func mustPayments(ctx context.Context, s *server, invoiceID int64) ([]store.Payment, []store.Refund) {
+	pays, err := s.Store.InvoicePayments(ctx, invoiceID)
+	if err != nil {
+		return nil, nil
 	}
-	for i := len(pays) - 1; i >= 0; i-- {
-		if left := pays[i].Amount.Amount - refunded[pays[i].ID]; left > 0 {
-			return pays[i], billing.Money{Amount: left, Currency: pays[i].Amount.Currency}, true
-		}
+	refunds, err := s.Store.InvoiceRefunds(ctx, invoiceID)
+	if err != nil {
+		return nil, nil
 	}
-	return store.Payment{}, billing.Money{}, false
+	return pays, refunds
 }
 
 // adminAddCredit grants a customer account credit; the form's nonce makes it idempotent.
@@ -301,7 +276,7 @@ func (s *server) adminAddCredit(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	entry, err := s.Store.AddCredit(r.Context(), store.CreditChange{CustomerID: u.ID, Amount: amount, Note: note,
+	entry, err := s.Payments.AddCredit(r.Context(), store.CreditChange{CustomerID: u.ID, Amount: amount, Note: note,
 		CreatedBy: "admin:" + strconv.FormatInt(currentUser(r).ID, 10), IdempotencyKey: "admin-credit:" + nonce})
 	if err != nil {
 		s.fail(w, r, err)

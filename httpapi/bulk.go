@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/payments"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
 	"github.com/ezscale/billing/workflows"
@@ -201,23 +202,18 @@ func (s *server) bulkMarkPaid(r *http.Request, inv store.Invoice) (bool, string)
 	case !inv.Totals.Due.IsPositive():
 		return false, "Nothing is due: already paid."
 	}
-	res, err := s.Store.RecordPayment(r.Context(), store.Payment{
-		InvoiceID: inv.ID, Gateway: "manual", GatewayTxnID: "manual-" + strconv.FormatInt(inv.ID, 10),
-		Amount: inv.Totals.Due, CreatedBy: "admin:" + strconv.FormatInt(currentUser(r).ID, 10),
+	res, err := s.Payments.RecordPayment(r.Context(), payments.Payment{
+		InvoiceID: inv.ID, Gateway: "manual", Ref: "manual-" + strconv.FormatInt(inv.ID, 10),
+		Amount: inv.Totals.Due, By: "admin:" + strconv.FormatInt(currentUser(r).ID, 10), Manual: true,
 	})
 	switch {
+	case errors.Is(err, store.ErrChargeInFlight):
+		return false, "The saved card is being charged right now; try again in a minute."
 	case errors.Is(err, store.ErrInvoiceState), errors.Is(err, store.ErrConflict), errors.Is(err, billing.ErrCurrencyMismatch):
 		return false, "Its current state does not allow marking it paid."
 	case err != nil:
 		s.Log.Error("bulk mark paid", "invoice", inv.ID, "err", err)
 		return false, "Failed: " + err.Error()
-	}
-	if res.Status == billing.StatusPaid && res.SubscriptionID != 0 {
-		msg := workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: "manual", PaymentRef: res.Payment.GatewayTxnID,
-			EventID: "admin:" + strconv.FormatInt(res.Payment.ID, 10)}
-		if err := signalInvoicePaid(r.Context(), s.Workflows, res.SubscriptionID, msg); err != nil {
-			s.Log.Warn("invoice paid by staff but its subscription was not told", "invoice", inv.ID, "error", err)
-		}
 	}
 	if res.AlreadyRecorded {
 		return true, "Already paid; nothing changed."
@@ -232,7 +228,7 @@ func (s *server) bulkCancel(r *http.Request, inv store.Invoice) (bool, string) {
 	if inv.Status == store.StatusCancelled {
 		return true, "Already cancelled; nothing changed."
 	}
-	err := s.Store.CancelInvoice(r.Context(), inv.ID)
+	err := s.Payments.CancelInvoice(r.Context(), inv.ID)
 	switch {
 	case errors.Is(err, store.ErrInvoiceState):
 		return false, "A " + statusWords(string(inv.Status)) + " invoice cannot be cancelled; refund it instead."

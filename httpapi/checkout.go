@@ -582,6 +582,11 @@ func (s *server) sendToPayment(w http.ResponseWriter, r *http.Request, inv store
 		return
 	}
 	link, err := s.startCheckout(r.Context(), currentUser(r), inv, gateway)
+	if errors.Is(err, gateways.ErrUnsupportedAmount) {
+		s.renderError(w, r, http.StatusUnprocessableEntity, "Choose another way to pay",
+			fmt.Sprintf("Your invoice %s is saved, but %s. Pay it from your invoices with another method.", inv.Number, err))
+		return
+	}
 	if err != nil {
 		s.Log.Error("start checkout", "invoice", inv.ID, "gateway", gateway, "err", err)
 		s.renderError(w, r, http.StatusBadGateway, "The payment page is not available",
@@ -604,6 +609,9 @@ func (s *server) startCheckout(ctx context.Context, u *store.User, inv store.Inv
 	if err != nil {
 		return "", fmt.Errorf("gateway customer for %d: %w", u.ID, err)
 	}
+	if err := gateways.CheckAmount(g, inv.Totals.Due); err != nil {
+		return "", err
+	}
 	page := fmt.Sprintf("%s/account/invoices/%d", s.Settings.BaseURL, inv.ID)
 	co, err := g.StartCheckout(ctx, gateways.CheckoutRequest{
 		InvoiceID: inv.ID, CustomerRef: ref, Amount: inv.Totals.Due, Description: "Invoice " + inv.Number,
@@ -611,6 +619,10 @@ func (s *server) startCheckout(ctx context.Context, u *store.User, inv store.Inv
 	})
 	if err != nil {
 		return "", fmt.Errorf("checkout of invoice %d: %w", inv.ID, err)
+	}
+	// Remembered so the page is closed at the gateway once the invoice is paid another way.
+	if err := s.Store.AddCheckout(ctx, inv.ID, g.Name(), co.Ref); err != nil {
+		return "", err
 	}
 	return co.URL, nil
 }

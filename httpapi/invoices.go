@@ -6,16 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ezscale/billing/gateways"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ezscale/billing/gateways"
+	"github.com/ezscale/billing/payments"
 
 	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/pdf"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
-	"github.com/ezscale/billing/workflows"
 )
 
 // invoiceStatuses are the statuses the admin list can be filtered by.
@@ -184,17 +185,11 @@ func (s *server) afterCheckout(r *http.Request, inv store.Invoice, from, token s
 		s.Log.Warn("captured payment does not pay this invoice", "invoice", inv.ID, "charge_invoice", ch.InvoiceID, "status", ch.Status)
 		return inv, pending // the webhook records it against the invoice it names
 	}
-	res, err := s.Store.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: g.Name(), GatewayTxnID: ch.Ref,
-		Amount: ch.Amount, CreatedBy: "checkout:" + token, ExactDue: true})
-	if err != nil {
-		s.Log.Warn("captured payment not recorded", "invoice", inv.ID, "err", err)
+	res, err := s.Payments.RecordPayment(ctx, payments.Payment{InvoiceID: inv.ID, Gateway: g.Name(), Ref: ch.Ref,
+		Amount: ch.Amount, By: "checkout:" + token, Exact: true, CheckoutRef: token, EventID: "checkout:" + token})
+	if err != nil || res.Review != "" {
+		s.Log.Warn("captured payment not recorded", "invoice", inv.ID, "review", res.Review, "err", err)
 		return inv, pending
-	}
-	if res.Status == billing.StatusPaid && res.SubscriptionID != 0 {
-		msg := workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: g.Name(), PaymentRef: ch.Ref, EventID: "checkout:" + token}
-		if err := signalInvoicePaid(ctx, s.Workflows, res.SubscriptionID, msg); err != nil {
-			s.Log.Warn("invoice paid but its subscription was not told", "invoice", inv.ID, "err", err)
-		}
 	}
 	if fresh, err := s.Store.Invoice(ctx, inv.ID); err == nil {
 		inv = fresh
@@ -330,7 +325,7 @@ func (s *server) renderAdminInvoice(w http.ResponseWriter, r *http.Request, inv 
 		}
 		v.Payments = append(v.Payments, row)
 	}
-	if _, left, ok := refundablePayment(pays, refunds); ok {
+	if _, left, ok := payments.RefundablePayment(pays, refunds); ok {
 		v.RefundLeft = left.Decimal()
 	}
 	p := s.page(r, "Invoice "+inv.Number, v)
@@ -368,11 +363,14 @@ func (s *server) adminMarkInvoicePaid(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/admin/invoices/%d?done=already-paid", inv.ID), http.StatusSeeOther)
 		return
 	}
-	res, err := s.Store.RecordPayment(r.Context(), store.Payment{
-		InvoiceID: inv.ID, Gateway: "manual", GatewayTxnID: "manual-" + strconv.FormatInt(inv.ID, 10),
-		Amount: inv.Totals.Due, CreatedBy: "admin:" + strconv.FormatInt(currentUser(r).ID, 10),
+	res, err := s.Payments.RecordPayment(r.Context(), payments.Payment{
+		InvoiceID: inv.ID, Gateway: "manual", Ref: "manual-" + strconv.FormatInt(inv.ID, 10),
+		Amount: inv.Totals.Due, By: "admin:" + strconv.FormatInt(currentUser(r).ID, 10), Manual: true,
 	})
 	switch {
+	case errors.Is(err, store.ErrChargeInFlight):
+		s.renderAdminInvoice(w, r, inv, http.StatusConflict, "The saved card is being charged for this invoice right now; wait a minute and look again.")
+		return
 	case errors.Is(err, store.ErrInvoiceState), errors.Is(err, store.ErrConflict), errors.Is(err, billing.ErrCurrencyMismatch):
 		if fresh, lerr := s.Store.Invoice(r.Context(), inv.ID); lerr == nil {
 			inv = fresh
@@ -382,13 +380,6 @@ func (s *server) adminMarkInvoicePaid(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.fail(w, r, err)
 		return
-	}
-	if res.Status == billing.StatusPaid && res.SubscriptionID != 0 {
-		msg := workflows.InvoicePaid{InvoiceID: inv.ID, Gateway: "manual", PaymentRef: res.Payment.GatewayTxnID,
-			EventID: "admin:" + strconv.FormatInt(res.Payment.ID, 10)}
-		if err := signalInvoicePaid(r.Context(), s.Workflows, res.SubscriptionID, msg); err != nil {
-			s.Log.Warn("invoice paid by staff but its subscription was not told", "invoice", inv.ID, "error", err)
-		}
 	}
 	done := "paid"
 	if res.AlreadyRecorded {
@@ -406,7 +397,7 @@ func (s *server) adminCancelInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.Store.CancelInvoice(r.Context(), inv.ID); err != nil {
+	if err := s.Payments.CancelInvoice(r.Context(), inv.ID); err != nil {
 		if errors.Is(err, store.ErrInvoiceState) {
 			s.renderAdminInvoice(w, r, inv, http.StatusConflict, "A paid or refunded invoice cannot be cancelled; refund it instead.")
 			return

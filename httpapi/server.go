@@ -22,6 +22,7 @@ import (
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/mail/sink"
 	"github.com/ezscale/billing/panels"
+	"github.com/ezscale/billing/payments"
 	"github.com/ezscale/billing/pdf"
 	"github.com/ezscale/billing/pricing"
 	"github.com/ezscale/billing/secrets"
@@ -94,6 +95,9 @@ type Deps struct {
 	// changes and previews.
 	Gateways gateways.Registry
 	Pricer   *pricing.Pricer
+	// Payments records every payment, refund, credit and cancellation; built from Store,
+	// Gateways and Workflows (overpayments refunded) when nil.
+	Payments *payments.Service
 	// Sandbox, when set (development and tests), serves the sandbox gateway's hosted pages at /sandbox/.
 	Sandbox  http.Handler
 	Settings Settings
@@ -122,6 +126,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.Settings.SessionLifetime == 0 {
 		d.Settings.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if d.Payments == nil {
+		d.Payments = &payments.Service{Store: d.Store, Gateways: d.Gateways, Workflows: d.Workflows, Log: d.Log}
 	}
 	s := &server{Deps: d, metrics: newHTTPMetrics(d.Registry)}
 

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,15 +10,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	stripeapi "github.com/stripe/stripe-go/v79"
-	"go.temporal.io/api/serviceerror"
 
-	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/gateways"
-	"github.com/ezscale/billing/gateways/paypal"
-	"github.com/ezscale/billing/gateways/sandbox"
+	"github.com/ezscale/billing/payments"
 	"github.com/ezscale/billing/store"
-	"github.com/ezscale/billing/workflows"
 )
 
 // maxWebhookBody bounds a webhook delivery; gateway events are a few kilobytes.
@@ -43,13 +37,13 @@ const (
 
 // webhookReceiver serves POST /webhooks/{provider} for every registered gateway: it verifies a
 // delivery with the gateway, stores the event once per (provider, event id) and hands it to the
-// eventRouter. Gateways post without cookies, so it sits outside the session and CSRF middleware;
+// payments package, which acts on what the gateway says it means (Event.Kind). Gateways post without cookies, so it sits outside the session and CSRF middleware;
 // the gateway's signature is its authentication.
 type webhookReceiver struct {
 	log      *slog.Logger
 	gateways gateways.Registry
 	store    *store.Store
-	router   *eventRouter
+	payments *payments.Service
 	received *prometheus.CounterVec
 }
 
@@ -60,8 +54,7 @@ func (s *server) webhooks() http.Handler {
 	}, []string{"provider", "outcome"})
 	s.Registry.MustRegister(received)
 	return &webhookReceiver{
-		log: s.Log, gateways: s.Gateways, store: s.Store, received: received,
-		router: &eventRouter{log: s.Log, store: s.Store, workflows: s.Workflows},
+		log: s.Log, gateways: s.Gateways, store: s.Store, received: received, payments: s.Payments,
 	}
 }
 
@@ -121,9 +114,9 @@ func (h *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	review, err := h.router.route(ctx, g.Name(), provider, ev)
+	review, err := h.payments.HandleEvent(ctx, g.Name(), ev)
 	switch {
-	case errors.Is(err, errRetryLater):
+	case errors.Is(err, payments.ErrRetryLater):
 		h.log.Info("webhook deferred", "provider", provider, "event", ev.ID, "type", ev.Type, "reason", err)
 		h.answer(w, provider, webhookRetry, http.StatusServiceUnavailable, "retry later")
 		return
@@ -156,187 +149,4 @@ func (h *webhookReceiver) answer(w http.ResponseWriter, provider, outcome string
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg+"\n")
-}
-
-// errRetryLater means the event cannot be applied yet (a refund whose payment is not recorded
-// because the events arrived out of order); the gateway's redelivery will apply it.
-var errRetryLater = errors.New("retry later")
-
-// eventAction is what billing does with one kind of gateway event.
-type eventAction int
-
-const (
-	actionNone             eventAction = iota // stored only
-	actionPaymentSucceeded                    // Amount paid PaymentRef for InvoiceID
-	actionRefund                              // Amount is this one refund of PaymentRef
-	actionRefundedTotal                       // Amount is all refunded of PaymentRef so far
-)
-
-// eventActions maps gateway event types (unique across gateways) to what they mean. Failed
-// payments (sandbox payment.failed, Stripe payment_intent.payment_failed, PayPal
-// PAYMENT.CAPTURE.DENIED) are only stored: the workflows learn failures from their own charge
-// attempts. Types not listed are stored and marked processed.
-var eventActions = map[string]eventAction{
-	sandbox.EventPaymentSucceeded: actionPaymentSucceeded,
-	sandbox.EventRefundSucceeded:  actionRefund,
-
-	string(stripeapi.EventTypePaymentIntentSucceeded):               actionPaymentSucceeded,
-	string(stripeapi.EventTypeCheckoutSessionCompleted):             actionPaymentSucceeded,
-	string(stripeapi.EventTypeCheckoutSessionAsyncPaymentSucceeded): actionPaymentSucceeded,
-	// charge.refunded carries the charge's amount_refunded, a running total (reference §5).
-	string(stripeapi.EventTypeChargeRefunded): actionRefundedTotal,
-
-	paypal.EventCaptureCompleted: actionPaymentSucceeded,
-	paypal.EventCaptureRefunded:  actionRefund,
-}
-
-// eventRouter applies verified gateway events to the ledger and tells the owning workflows.
-// Every step is idempotent (payments on (gateway, ref), refunds on (gateway, refund id),
-// workflows dedupe signals by event id), so an event applied twice changes nothing twice.
-type eventRouter struct {
-	log       *slog.Logger
-	store     *store.Store
-	workflows Workflows
-}
-
-// route applies ev from gateway. A non-empty review means the event does not fit our records
-// (amount, currency, unknown invoice): nothing was recorded and ops should look at it.
-func (e *eventRouter) route(ctx context.Context, gateway, provider string, ev gateways.Event) (review string, err error) {
-	createdBy := "webhook:" + provider + ":" + ev.ID
-	switch eventActions[ev.Type] {
-	case actionPaymentSucceeded:
-		return e.paymentSucceeded(ctx, gateway, createdBy, ev)
-	case actionRefund:
-		return e.refund(ctx, gateway, createdBy, ev)
-	case actionRefundedTotal:
-		return e.refundedTotal(ctx, gateway, createdBy, ev)
-	}
-	return "", nil
-}
-
-// paymentSucceeded records the payment of an invoice and, once the invoice is paid, signals its
-// subscription and dunning workflows. The payment must be exactly what is due in the invoice's
-// currency; anything else is left for review rather than guessed at.
-func (e *eventRouter) paymentSucceeded(ctx context.Context, gateway, createdBy string, ev gateways.Event) (string, error) {
-	if ev.InvoiceID <= 0 || ev.PaymentRef == "" {
-		return "", nil // not a payment of one of our invoices (another integration on the account)
-	}
-	// One transaction checks and records: the invoice exists, the payment is exactly what is
-	// due in its currency (or was recorded before, by a concurrent delivery of this event).
-	res, err := e.store.RecordPayment(ctx, store.Payment{InvoiceID: ev.InvoiceID, Gateway: gateway, GatewayTxnID: ev.PaymentRef,
-		Amount: ev.Amount, CreatedBy: createdBy, ExactDue: true})
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Sprintf("invoice %d does not exist", ev.InvoiceID), nil
-	}
-	if why, ok := ledgerRefusal(err); ok {
-		return why, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	if res.Status != billing.StatusPaid || res.SubscriptionID == 0 {
-		return "", nil
-	}
-	msg := workflows.InvoicePaid{InvoiceID: ev.InvoiceID, Gateway: gateway, PaymentRef: ev.PaymentRef, EventID: ev.ID}
-	return "", signalInvoicePaid(ctx, e.workflows, res.SubscriptionID, msg)
-}
-
-// signalInvoicePaid tells an invoice's subscription and its dunning that the invoice is paid; a
-// workflow that is not running (never started, or finished) has nothing to learn.
-func signalInvoicePaid(ctx context.Context, wf Workflows, subscriptionID int64, msg workflows.InvoicePaid) error {
-	for _, id := range []string{workflows.SubscriptionID(subscriptionID), workflows.DunningID(msg.InvoiceID)} {
-		err := wf.SignalWorkflow(ctx, id, "", workflows.SignalInvoicePaid, msg)
-		if _, notRunning := errors.AsType[*serviceerror.NotFound](err); notRunning {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("signal %s that invoice %d is paid: %w", id, msg.InvoiceID, err)
-		}
-	}
-	return nil
-}
-
-// refund records one refund of a payment under the gateway's refund id, so a refund staff made
-// (recorded when it was made) and its webhook are one refund. An event without a refund id
-// falls back to the event id: the gateway sends one refund event per refund.
-func (e *eventRouter) refund(ctx context.Context, gateway, createdBy string, ev gateways.Event) (string, error) {
-	if ev.PaymentRef == "" {
-		return "", nil
-	}
-	pay, err := e.paymentOf(ctx, gateway, ev)
-	if err != nil {
-		return "", err
-	}
-	refundID := ev.RefundRef
-	if refundID == "" {
-		refundID = ev.ID
-	}
-	_, err = e.store.RecordRefund(ctx, store.Refund{PaymentID: pay.ID, GatewayRefundID: refundID, Amount: ev.Amount,
-		Reason: "refunded at " + gateway, CreatedBy: createdBy})
-	if why, ok := ledgerRefusal(err); ok {
-		return why, nil
-	}
-	return "", err
-}
-
-// refundedTotal brings the refunds recorded for a payment up to the total the gateway reports
-// refunded, recording the difference. Refunds we made ourselves and recorded first, and
-// running totals that arrive out of order, then add nothing.
-func (e *eventRouter) refundedTotal(ctx context.Context, gateway, createdBy string, ev gateways.Event) (string, error) {
-	if ev.PaymentRef == "" {
-		return "", nil
-	}
-	pay, err := e.paymentOf(ctx, gateway, ev)
-	if err != nil {
-		return "", err
-	}
-	if ev.Amount.Currency != pay.Amount.Currency {
-		return fmt.Sprintf("refunded %s of a %s payment", ev.Amount, pay.Amount), nil
-	}
-	for attempt := 0; ; attempt++ {
-		_, refunds, err := e.store.InvoiceLedger(ctx, pay.InvoiceID)
-		if err != nil {
-			return "", err
-		}
-		missing := ev.Amount.Amount
-		for _, r := range refunds {
-			if r.PaymentID == pay.ID {
-				missing -= r.Amount.Amount
-			}
-		}
-		if missing <= 0 {
-			return "", nil
-		}
-		_, err = e.store.RecordRefund(ctx, store.Refund{PaymentID: pay.ID, GatewayRefundID: ev.ID,
-			Amount: billing.Money{Amount: missing, Currency: pay.Amount.Currency}, Reason: "refunded at " + gateway, CreatedBy: createdBy})
-		if errors.Is(err, billing.ErrRefundExceedsPaid) && attempt == 0 {
-			continue // another refund was recorded meanwhile; count again
-		}
-		if why, ok := ledgerRefusal(err); ok {
-			return why, nil
-		}
-		return "", err
-	}
-}
-
-// paymentOf finds the payment a refund event is about. When it is not recorded yet the payment
-// event has not been processed (events arrive out of order), so the gateway should redeliver.
-func (e *eventRouter) paymentOf(ctx context.Context, gateway string, ev gateways.Event) (store.Payment, error) {
-	pay, err := e.store.PaymentByGatewayRef(ctx, gateway, ev.PaymentRef)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Payment{}, fmt.Errorf("refund of payment %s %s that is not recorded: %w", gateway, ev.PaymentRef, errRetryLater)
-	}
-	return pay, err
-}
-
-// ledgerRefusal tells the store's refusals of a payment or refund that does not fit the invoice
-// (for review) from failures worth retrying.
-func ledgerRefusal(err error) (string, bool) {
-	for _, refusal := range []error{billing.ErrCurrencyMismatch, billing.ErrRefundExceedsPaid, billing.ErrInvalidAmount,
-		store.ErrInvoiceState, store.ErrConflict, store.ErrNotAmountDue} {
-		if errors.Is(err, refusal) {
-			return err.Error(), true
-		}
-	}
-	return "", false
 }

@@ -49,6 +49,13 @@ type Invoice struct {
 	ServiceID      sql.NullInt64  `db:"service_id"`
 	CreatedAt      time.Time      `db:"created_at"`
 	UpdatedAt      time.Time      `db:"updated_at"`
+	// PendingGateway and PendingRef name a payment the gateway accepted but has not settled.
+	PendingGateway string       `db:"pending_payment_gateway"`
+	PendingRef     string       `db:"pending_payment_ref"`
+	PendingSince   sql.NullTime `db:"pending_payment_since"`
+	// ChargingKey is the idempotency key of a saved-method charge in flight, since ChargingSince.
+	ChargingKey   string       `db:"charging_key"`
+	ChargingSince sql.NullTime `db:"charging_since"`
 
 	Lines  []billing.Line `db:"-"`
 	Totals InvoiceTotals  `db:"-"`
@@ -69,6 +76,15 @@ type InvoiceTotals struct {
 
 // Paid reports whether payments cover the invoice (refunds do not make it due again).
 func (inv Invoice) Paid() bool { return inv.PaidAt.Valid }
+
+// PaymentPending reports whether a payment of the invoice is on its way (accepted by the
+// gateway, not settled): nobody should charge it again meanwhile.
+func (inv Invoice) PaymentPending() bool { return inv.PendingRef != "" }
+
+// chargeInFlight reports whether a saved-method charge holds the invoice's charge claim.
+func (inv Invoice) chargeInFlight() bool {
+	return inv.ChargingKey != "" && inv.ChargingSince.Valid && time.Since(inv.ChargingSince.Time) < chargeClaimTTL
+}
 
 // Document is the invoice as billing sees it, for computing figures and rendering.
 func (inv Invoice) Document() billing.Invoice {
@@ -99,7 +115,8 @@ type NewInvoice struct {
 }
 
 const invoiceColumns = `id, number, series, seq, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
-	paid_at, cancelled_at, created_by, idempotency_key, subscription_id, service_id, created_at, updated_at`
+	paid_at, cancelled_at, created_by, idempotency_key, subscription_id, service_id, created_at, updated_at,
+	pending_payment_gateway, pending_payment_ref, pending_payment_since, charging_key, charging_since`
 
 // CreateInvoice numbers and inserts an invoice with its lines in one transaction. The number
 // is taken from the series row under FOR UPDATE, so concurrent creations are numbered one
@@ -356,7 +373,7 @@ func (s *Store) loadInvoiceDetails(ctx context.Context, invs []*Invoice) error {
 	}
 	if err := s.db.SelectContext(ctx, &sums, `
 		SELECT p.invoice_id, COALESCE(SUM(p.amount), 0)::bigint AS paid,
-		       COALESCE(SUM((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_id = p.id)), 0)::bigint AS refunded
+		       COALESCE(SUM((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed')), 0)::bigint AS refunded
 		FROM payments p WHERE p.invoice_id = ANY($1) GROUP BY p.invoice_id`, ids); err != nil {
 		return fmt.Errorf("load invoice payments: %w", err)
 	}
@@ -466,9 +483,11 @@ func settlementOf(inv Invoice, pays []Payment, refunds []Refund) (*billing.Settl
 	for i, p := range pays {
 		bp[i] = billing.Payment{Amount: p.Amount, Gateway: p.Gateway, TransactionID: p.GatewayTxnID}
 	}
-	br := make([]billing.Refund, len(refunds))
-	for i, r := range refunds {
-		br[i] = billing.Refund{Amount: r.Amount, Gateway: r.Gateway, RefundID: r.GatewayRefundID}
+	br := make([]billing.Refund, 0, len(refunds))
+	for _, r := range refunds {
+		if r.Counts() {
+			br = append(br, billing.Refund{Amount: r.Amount, Gateway: r.Gateway, RefundID: r.GatewayRefundID})
+		}
 	}
 	st, err := settle(inv.Currency, inv.Lines, inv.Status != billing.StatusDraft, bp, br)
 	if err != nil {

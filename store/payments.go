@@ -19,12 +19,24 @@ type Payment struct {
 	Gateway      string
 	GatewayTxnID string
 	Amount       billing.Money
-	CreatedBy    string // workflow id, webhook event or request id that recorded it
+	Overpaid     billing.Money // the part beyond what the invoice had due when it arrived
+	CreatedBy    string        // workflow id, webhook event or request id that recorded it
 	CreatedAt    time.Time
 	// ExactDue, when recording, refuses (ErrNotAmountDue) a new payment that is not exactly the
-	// invoice's amount due, so a gateway event that does not fit is never half-applied.
+	// invoice's amount due on an invoice still due, so a gateway event that does not fit is never
+	// half-applied. A payment on an invoice with nothing due is recorded as an overpayment.
 	ExactDue bool
+	// RefuseWhileCharging refuses (ErrChargeInFlight) to record while a saved-method charge of
+	// the invoice is in flight: staff marking an invoice paid wait for the charge's outcome.
+	RefuseWhileCharging bool
 }
+
+// ErrChargeInFlight means a saved-method charge of the invoice is running right now.
+var ErrChargeInFlight = errors.New("a charge of this invoice is in progress")
+
+// chargeClaimTTL is how long a charge claim holds without being released: longer than any
+// gateway call, so a worker that died mid-charge does not block the invoice for good.
+const chargeClaimTTL = 10 * time.Minute
 
 type paymentRow struct {
 	ID           int64     `db:"id"`
@@ -33,15 +45,17 @@ type paymentRow struct {
 	GatewayTxnID string    `db:"gateway_txn_id"`
 	Amount       int64     `db:"amount"`
 	Currency     string    `db:"currency"`
+	Overpaid     int64     `db:"overpaid"`
 	CreatedBy    string    `db:"created_by"`
 	CreatedAt    time.Time `db:"created_at"`
 }
 
-const paymentSelect = `SELECT id, invoice_id, gateway, gateway_txn_id, amount, currency, created_by, created_at FROM payments`
+const paymentSelect = `SELECT id, invoice_id, gateway, gateway_txn_id, amount, currency, overpaid, created_by, created_at FROM payments`
 
 func (r paymentRow) payment() Payment {
 	return Payment{ID: r.ID, InvoiceID: r.InvoiceID, Gateway: r.Gateway, GatewayTxnID: r.GatewayTxnID,
-		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, Overpaid: billing.Money{Amount: r.Overpaid, Currency: r.Currency},
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
 }
 
 // PaymentResult is a recorded payment and where it left the invoice.
@@ -50,7 +64,11 @@ type PaymentResult struct {
 	AlreadyRecorded bool           // the gateway transaction was recorded before; nothing changed
 	Status          billing.Status // the invoice's status afterwards
 	SubscriptionID  int64          // the invoice's subscription, 0 when none
+	CustomerID      int64
 	InvoiceNumber   string
+	// Overpaid is the part of this payment beyond what the invoice had due (all of it when the
+	// invoice was already paid or cancelled). The caller returns it: refund or account credit.
+	Overpaid billing.Money
 }
 
 // RecordPayment records a gateway payment and, in the same transaction, marks the invoice paid
@@ -78,7 +96,8 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 				return fmt.Errorf("payment %s %s is for invoice %d, not %d: %w", p.Gateway, p.GatewayTxnID, existing.InvoiceID, p.InvoiceID, ErrConflict)
 			}
 			res = PaymentResult{Payment: existing.payment(), AlreadyRecorded: true, Status: inv.Status,
-				SubscriptionID: inv.SubscriptionID.Int64, InvoiceNumber: inv.Number}
+				SubscriptionID: inv.SubscriptionID.Int64, CustomerID: inv.CustomerID, InvoiceNumber: inv.Number}
+			res.Overpaid = res.Payment.Overpaid
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -87,24 +106,30 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 		if p.Amount.Currency != inv.Currency {
 			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Currency, inv.Number, billing.ErrCurrencyMismatch)
 		}
-		if p.ExactDue && inv.Status != billing.StatusDraft && inv.Status != StatusCancelled {
+		if inv.Status == billing.StatusDraft {
+			return fmt.Errorf("pay %s on draft invoice %s: %w", p.Amount, inv.Number, ErrInvoiceState)
+		}
+		due := billing.Money{Currency: inv.Currency}
+		if inv.Status != StatusCancelled {
 			st, err := settlementOf(inv, pays, refunds)
 			if err != nil {
 				return err
 			}
-			if due := st.AmountDue(); p.Amount.Amount != due.Amount {
-				return fmt.Errorf("pay %s on invoice %s due %s (%s): %w", p.Amount, inv.Number, due, inv.Status, ErrNotAmountDue)
-			}
+			due = st.AmountDue()
 		}
-		if inv.Status == billing.StatusDraft || inv.Status == StatusCancelled {
-			return fmt.Errorf("pay %s on %s invoice %s: %w", p.Amount, inv.Status, inv.Number, ErrInvoiceState)
+		if p.ExactDue && due.IsPositive() && p.Amount.Amount != due.Amount {
+			return fmt.Errorf("pay %s on invoice %s due %s (%s): %w", p.Amount, inv.Number, due, inv.Status, ErrNotAmountDue)
 		}
+		if p.RefuseWhileCharging && inv.chargeInFlight() {
+			return fmt.Errorf("pay invoice %s: %w", inv.Number, ErrChargeInFlight)
+		}
+		overpaid := max(0, p.Amount.Amount-due.Amount)
 		var row paymentRow
 		err = tx.GetContext(ctx, &row, `
-			INSERT INTO payments (invoice_id, gateway, gateway_txn_id, amount, currency, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING id, invoice_id, gateway, gateway_txn_id, amount, currency, created_by, created_at`,
-			p.InvoiceID, p.Gateway, p.GatewayTxnID, p.Amount.Amount, p.Amount.Currency, p.CreatedBy)
+			INSERT INTO payments (invoice_id, gateway, gateway_txn_id, amount, currency, overpaid, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			RETURNING id, invoice_id, gateway, gateway_txn_id, amount, currency, overpaid, created_by, created_at`,
+			p.InvoiceID, p.Gateway, p.GatewayTxnID, p.Amount.Amount, p.Amount.Currency, overpaid, p.CreatedBy)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("payment %s %s recorded on another invoice: %w", p.Gateway, p.GatewayTxnID, ErrConflict)
@@ -112,9 +137,23 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 			return fmt.Errorf("record payment %s %s on invoice %s: %w", p.Gateway, p.GatewayTxnID, inv.Number, err)
 		}
 		res.Payment = row.payment()
-		res.SubscriptionID, res.InvoiceNumber = inv.SubscriptionID.Int64, inv.Number
+		res.SubscriptionID, res.CustomerID, res.InvoiceNumber = inv.SubscriptionID.Int64, inv.CustomerID, inv.Number
+		res.Overpaid = res.Payment.Overpaid
+		if inv.Status == StatusCancelled { // money for a withdrawn invoice: all of it goes back
+			res.Status = inv.Status
+			return nil
+		}
 		res.Status, err = updateSettlement(ctx, tx, inv, append(pays, res.Payment), refunds)
-		return err
+		if err != nil {
+			return err
+		}
+		if res.Status != billing.StatusUnpaid { // settled: nothing is pending or being charged any more
+			if _, err := tx.ExecContext(ctx, `UPDATE invoices SET pending_payment_gateway = '', pending_payment_ref = '',
+				pending_payment_since = NULL WHERE id = $1`, inv.ID); err != nil {
+				return fmt.Errorf("clear pending payment of invoice %s: %w", inv.Number, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return PaymentResult{}, err
@@ -129,6 +168,7 @@ type Refund struct {
 	Gateway         string
 	GatewayRefundID string
 	Amount          billing.Money
+	Status          billing.RefundStatus // "" is succeeded
 	Reason          string
 	CreatedBy       string
 	CreatedAt       time.Time
@@ -141,29 +181,41 @@ type refundRow struct {
 	GatewayRefundID string    `db:"gateway_refund_id"`
 	Amount          int64     `db:"amount"`
 	Currency        string    `db:"currency"`
+	Status          string    `db:"status"`
 	Reason          string    `db:"reason"`
 	CreatedBy       string    `db:"created_by"`
 	CreatedAt       time.Time `db:"created_at"`
 }
 
-const refundSelect = `SELECT r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.reason, r.created_by, r.created_at FROM refunds r`
+const refundSelect = `SELECT r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.status, r.reason, r.created_by, r.created_at FROM refunds r`
 
 func (r refundRow) refund() Refund {
 	return Refund{ID: r.ID, PaymentID: r.PaymentID, Gateway: r.Gateway, GatewayRefundID: r.GatewayRefundID,
-		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, Status: billing.RefundStatus(r.Status), Reason: r.Reason,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
 }
+
+// Counts reports whether the refund takes money from the payment: pending and succeeded
+// refunds do, a failed one does not.
+func (r Refund) Counts() bool { return r.Status != billing.RefundFailed }
 
 // RefundResult is a recorded refund and where it left the invoice.
 type RefundResult struct {
 	Refund          Refund
-	AlreadyRecorded bool // the gateway refund was recorded before; nothing changed
-	Status          billing.Status
+	AlreadyRecorded bool // the gateway refund was recorded before; at most its state changed
+	// Previous is the refund's state before this call when it was recorded before.
+	Previous billing.RefundStatus
+	Status   billing.Status // the invoice's
+	// InvoiceID and CustomerID are the refunded payment's invoice and its customer.
+	InvoiceID  int64
+	CustomerID int64
 }
 
-// RecordRefund records a gateway refund of a payment and sets the invoice refunded or
-// partially_refunded in the same transaction. A payment is never refunded beyond what it paid
-// minus earlier refunds (billing.ErrRefundExceedsPaid). A refund id already recorded returns
-// the stored refund with AlreadyRecorded.
+// RecordRefund records a gateway refund of a payment, or a later state of one already recorded
+// (pending → succeeded or failed), and derives the invoice's status in the same transaction.
+// One gateway refund id is one row whoever reports it first. A payment is never refunded beyond
+// what it paid minus its pending and succeeded refunds (billing.ErrRefundExceedsPaid); a failed
+// refund stops counting. A refund id already recorded returns it with AlreadyRecorded.
 func (s *Store) RecordRefund(ctx context.Context, r Refund) (RefundResult, error) {
 	if r.GatewayRefundID == "" || r.CreatedBy == "" {
 		return RefundResult{}, fmt.Errorf("record refund of payment %d: refund id and creator are required", r.PaymentID)
@@ -183,12 +235,27 @@ func (s *Store) RecordRefund(ctx context.Context, r Refund) (RefundResult, error
 		}
 		var existing refundRow
 		err = tx.GetContext(ctx, &existing, refundSelect+` WHERE r.gateway = $1 AND r.gateway_refund_id = $2`, pay.Gateway, r.GatewayRefundID)
+		res.InvoiceID, res.CustomerID = inv.ID, inv.CustomerID
 		if err == nil {
 			if existing.PaymentID != r.PaymentID {
 				return fmt.Errorf("refund %s %s is of payment %d, not %d: %w", pay.Gateway, r.GatewayRefundID, existing.PaymentID, r.PaymentID, ErrConflict)
 			}
-			res = RefundResult{Refund: existing.refund(), AlreadyRecorded: true, Status: inv.Status}
-			return nil
+			res.Refund, res.AlreadyRecorded, res.Status = existing.refund(), true, inv.Status
+			res.Previous = res.Refund.Status
+			if r.Status == "" || r.Status == res.Refund.Status || res.Refund.Status == billing.RefundFailed {
+				return nil // nothing new; a failed refund stays failed
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $2, updated_at = now() WHERE id = $1`, existing.ID, string(r.Status)); err != nil {
+				return fmt.Errorf("refund %s %s is now %s: %w", pay.Gateway, r.GatewayRefundID, r.Status, err)
+			}
+			res.Refund.Status = r.Status
+			for i := range refunds {
+				if refunds[i].ID == existing.ID {
+					refunds[i].Status = r.Status
+				}
+			}
+			res.Status, err = updateSettlement(ctx, tx, inv, pays, refunds)
+			return err
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("look up refund %s %s: %w", pay.Gateway, r.GatewayRefundID, err)
@@ -196,22 +263,25 @@ func (s *Store) RecordRefund(ctx context.Context, r Refund) (RefundResult, error
 		if r.Amount.Currency != pay.Currency {
 			return fmt.Errorf("refund %s of a %s payment: %w", r.Amount, pay.Currency, billing.ErrCurrencyMismatch)
 		}
+		if r.Status == "" {
+			r.Status = billing.RefundSucceeded
+		}
 		left := pay.Amount
 		for _, q := range refunds {
-			if q.PaymentID == pay.ID {
+			if q.PaymentID == pay.ID && q.Counts() {
 				left -= q.Amount.Amount
 			}
 		}
-		if r.Amount.Amount > left {
+		if r.Status != billing.RefundFailed && r.Amount.Amount > left {
 			return fmt.Errorf("refund %s of payment %d (%s %s) with %s left to refund: %w",
 				r.Amount, pay.ID, pay.Gateway, pay.GatewayTxnID, billing.Money{Amount: left, Currency: pay.Currency}, billing.ErrRefundExceedsPaid)
 		}
 		var row refundRow
 		err = tx.GetContext(ctx, &row, `
-			INSERT INTO refunds AS r (payment_id, gateway, gateway_refund_id, amount, currency, reason, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			RETURNING r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.reason, r.created_by, r.created_at`,
-			pay.ID, pay.Gateway, r.GatewayRefundID, r.Amount.Amount, r.Amount.Currency, r.Reason, r.CreatedBy)
+			INSERT INTO refunds AS r (payment_id, gateway, gateway_refund_id, amount, currency, status, reason, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			RETURNING r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.status, r.reason, r.created_by, r.created_at`,
+			pay.ID, pay.Gateway, r.GatewayRefundID, r.Amount.Amount, r.Amount.Currency, string(r.Status), r.Reason, r.CreatedBy)
 		if err != nil {
 			return fmt.Errorf("record refund %s %s of payment %d: %w", pay.Gateway, r.GatewayRefundID, pay.ID, err)
 		}

@@ -210,6 +210,9 @@ type PaymentOutcome struct {
 	Paid       bool
 	PaymentRef string
 	Failure    string // why the charge failed, for the customer or staff
+	// Pending means a payment is on its way (accepted by the gateway, not settled, e.g. a bank
+	// debit): the invoice is not paid yet, and it must not be charged again meanwhile.
+	Pending bool
 }
 
 // NextInvoice previews the next renewal invoice.

@@ -109,6 +109,7 @@ func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Clie
 	return httpapi.New(httpapi.Deps{
 		Log: log, Store: s, Workflows: tc, Mail: m, Pages: pages, Sink: sk, Control: prov, Secrets: prov.Secrets,
 		Gateways: pay.registry, Pricer: newPricer(cfg, s), Sandbox: pay.pages(),
+		Payments: newLedger(log, cfg, s, tc, pay.registry),
 		Settings: httpapi.Settings{
 			BaseURL: cfg.BaseURL, AppKey: cfg.AppKey, SecureCookies: cfg.SecureCookies,
 			SessionLifetime: cfg.SessionLifetime, TaskQueue: cfg.TaskQueue,

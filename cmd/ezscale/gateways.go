@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	ledger "github.com/ezscale/billing/payments"
+
 	"github.com/ezscale/billing/activities"
 	"github.com/ezscale/billing/config"
 	"github.com/ezscale/billing/gateways"
@@ -84,8 +86,16 @@ func timings(cfg config.Config) workflows.Timings {
 
 // newBilling holds the subscription and dunning activities' dependencies.
 func newBilling(cfg config.Config, s *store.Store, m *mail.SMTP, wf activities.WorkflowStarter, reg gateways.Registry) *activities.Billing {
+	sig, _ := wf.(ledger.Workflows)
 	return &activities.Billing{Store: s, Pricer: newPricer(cfg, s), Gateways: reg, Mail: m, Workflows: wf, TaskQueue: cfg.TaskQueue,
-		BaseURL: cfg.BaseURL, Seller: seller(cfg), ProvisionStepTimeout: cfg.ProvisionStepTimeout}
+		BaseURL: cfg.BaseURL, Seller: seller(cfg), ProvisionStepTimeout: cfg.ProvisionStepTimeout,
+		Payments: newLedger(nil, cfg, s, sig, reg)}
+}
+
+// newLedger is the one door for money (package payments), with the configured overpayment policy.
+func newLedger(log *slog.Logger, cfg config.Config, s *store.Store, wf ledger.Workflows, reg gateways.Registry) *ledger.Service {
+	policy, _ := ledger.ParseOverpayment(cfg.Gateways.Overpayment) // validated by config.Load
+	return &ledger.Service{Store: s, Gateways: reg, Workflows: wf, Log: log, Overpayment: policy}
 }
 
 func newPricer(cfg config.Config, s *store.Store) *pricing.Pricer {
