@@ -44,7 +44,8 @@ func (s *server) adminCatalog(w http.ResponseWriter, r *http.Request) {
 			if p.GroupID != g.ID {
 				continue
 			}
-			pr := web.CatalogProductRow{ID: p.ID, Name: p.Name, Slug: p.Slug, Type: productTypeLabels[p.Type], Hidden: p.Hidden, Retired: p.Retired}
+			pr := web.CatalogProductRow{ID: p.ID, Name: p.Name, Slug: p.Slug, Type: productTypeLabels[p.Type], Hidden: p.Hidden, Retired: p.Retired,
+				NoPanel: !provisionable(p)}
 			if p.StockLimit.Valid {
 				pr.StockLimit = strconv.FormatInt(p.StockLimit.Int64, 10)
 			}

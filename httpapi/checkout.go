@@ -81,8 +81,16 @@ func orderProductView(p store.CatalogProduct, prices []store.Price) web.OrderPro
 }
 
 // orderable reports whether customers may order the product: visible, not retired, priced.
+// Every product type (VPS, dedicated, web hosting, game server) is delivered on a control
+// panel, so a product mapped to none is not offered: a paid order would have nothing to
+// provision and the customer would pay for nothing.
 func orderable(p store.CatalogProduct, prices []store.Price) bool {
-	return !p.Hidden && !p.Retired && len(prices) > 0
+	return !p.Hidden && !p.Retired && len(prices) > 0 && provisionable(p)
+}
+
+// provisionable reports whether the product is mapped to a control panel.
+func provisionable(p store.CatalogProduct) bool {
+	return p.PanelType.Valid && p.PanelType.String != ""
 }
 
 // soldOut reports whether the product's stock limit is reached.

@@ -316,3 +316,51 @@ func TestFiveConcurrentPlacementsOfOneReviewMakeOneOrder(t *testing.T) {
 		t.Fatalf("the subscription workflow was not started: %v", err)
 	}
 }
+
+// A product that needs a control panel but is mapped to none is not offered: a paid order would
+// activate a subscription with nothing delivered. Staff see why on the catalog page.
+func TestProductsWithoutAControlPanelAreNotOffered(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{})
+	ctx := context.Background()
+	if _, err := st.Store.UpsertCatalogEntry(ctx, store.CatalogEntry{
+		Group:   store.ProductGroup{Slug: "cloud-vps", Name: "Cloud VPS", Sort: 1},
+		Product: store.Product{Slug: "vps-unmapped", Name: "Unmapped VPS", Type: "vps"},
+		Prices:  []store.Price{{Cycle: "monthly", Currency: "USD", Amount: 100}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	customer := newBrowser(t, st)
+	createUser(t, st, "ana@example.com", "password 12345", store.RoleCustomer)
+	customer.login("ana@example.com", "password 12345")
+	if r := customer.get("/order"); r.Status != http.StatusOK || strings.Contains(r.Body, "Unmapped VPS") || !strings.Contains(r.Body, "VPS 2 GB") {
+		t.Fatalf("catalog: status %d, lists the unmapped product %v, lists a mapped one %v", r.Status,
+			strings.Contains(r.Body, "Unmapped VPS"), strings.Contains(r.Body, "VPS 2 GB"))
+	}
+	id := productID(t, st, "vps-unmapped")
+	if r := customer.get("/order/" + itoa(id)); r.Status != http.StatusNotFound {
+		t.Fatalf("configure an unmapped product: status %d, want 404", r.Status)
+	}
+	before, _ := orderCounts(t, st, currentID(t, st, "ana@example.com"))
+	r := customer.review(id, url.Values{"price": {"monthly/USD"}, "gateway": {"sandbox"}})
+	if r.Status != http.StatusNotFound {
+		t.Fatalf("review an unmapped product: status %d, want 404", r.Status)
+	}
+	if after, _ := orderCounts(t, st, currentID(t, st, "ana@example.com")); after != before {
+		t.Fatalf("subscriptions %d → %d; an unmapped product must create nothing", before, after)
+	}
+	staff := newBrowser(t, st)
+	createUser(t, st, "boss@example.com", "password 12345", store.RoleAdmin)
+	staff.login("boss@example.com", "password 12345")
+	if r := staff.get("/admin/catalog"); !strings.Contains(r.Body, `data-testid="badge-no-panel"`) {
+		t.Fatalf("the admin catalog does not say the unmapped product is not offered (status %d)", r.Status)
+	}
+}
+
+func currentID(t *testing.T, st *testenv.Stack, email string) int64 {
+	t.Helper()
+	u, err := st.Store.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}

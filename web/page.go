@@ -289,8 +289,11 @@ type CatalogProductRow struct {
 	ID               int64
 	Name, Slug, Type string
 	Hidden, Retired  bool
-	StockLimit       string   // "" when there is no limit
-	Prices           []string // summaries such as "USD 12.50 monthly (+5.00 setup)"
+	// NoPanel is set when the product is mapped to no control panel: it is not offered at
+	// checkout, since a paid order would have nothing to provision.
+	NoPanel    bool
+	StockLimit string   // "" when there is no limit
+	Prices     []string // summaries such as "USD 12.50 monthly (+5.00 setup)"
 }
 
 // CatalogGroupForm is the view of "admin_catalog_group"; values in Page.Form: name, slug, description, sort.
