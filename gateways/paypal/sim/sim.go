@@ -35,6 +35,9 @@ type Options struct {
 	// OmitCaptureDetails answers captures without purchase_units, as PayPal's minimal
 	// representation may (reference §6.2 leaves it unconfirmed), so clients must GET the order.
 	OmitCaptureDetails bool
+	// PendingRefunds answers refunds with status PENDING (as an eCheck-funded capture's are,
+	// status_details.reason ECHECK) instead of COMPLETED.
+	PendingRefunds bool
 }
 
 // Server is a running simulator (New) or, through Handler, one to mount on another server.
