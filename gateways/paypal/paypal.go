@@ -29,7 +29,7 @@ import (
 const Name = "paypal"
 
 // API roots. plutov's own constants still name the older api.paypal.com hosts; these are the
-// ones PayPal documents today (reference §6.1).
+// ones PayPal documents today (docs/gateways.md).
 const (
 	LiveAPIBase    = "https://api-m.paypal.com"
 	SandboxAPIBase = "https://api-m.sandbox.paypal.com"

@@ -15,7 +15,7 @@ import (
 	"github.com/ezscale/billing/gateways"
 )
 
-// The headers PayPal signs a webhook delivery with; all are needed to verify it (reference §6.3).
+// The headers PayPal signs a webhook delivery with; all are needed to verify it (docs/gateways.md).
 const (
 	HeaderAuthAlgo         = "PAYPAL-AUTH-ALGO"
 	HeaderCertURL          = "PAYPAL-CERT-URL"

@@ -106,7 +106,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func newGateway(t *testing.T, baseURL string) *Gateway {
 	t.Helper()
-	// stripe-mock accepts only keys of exactly three "_" parts (reference §5.6).
+	// stripe-mock accepts only keys of exactly three "_" parts (docs/gateways.md).
 	g, err := New(Config{SecretKey: "sk_test_123", WebhookSecret: "whsec_test", BaseURL: baseURL,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// Capture and refund statuses (reference §6.2).
+// Capture and refund statuses (docs/gateways.md).
 const (
 	CaptureCompleted         = "COMPLETED"
 	CapturePartiallyRefunded = "PARTIALLY_REFUNDED"
