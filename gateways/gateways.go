@@ -5,8 +5,7 @@
 //
 // Card data never touches our servers: the first payment happens on the gateway's hosted page
 // (StartCheckout), and later payments charge the payment method it saved (ChargeSaved).
-// Each gateway lives in gateways/<name>; the API facts they follow are in
-// shared/reference/panels-and-gateways.md.
+// Each gateway lives in gateways/<name>; the API facts they follow are in docs/gateways.md.
 package gateways
 
 import (
@@ -206,6 +205,16 @@ type AmountChecker interface {
 
 // ErrUnsupportedAmount: the gateway cannot charge or refund this amount in this currency.
 var ErrUnsupportedAmount = errors.New("amount not supported by the gateway")
+
+// UnsupportedAmount returns an error whose text is msg alone, for a customer to read, and which
+// matches both ErrUnsupportedAmount and ErrInvalidRequest with errors.Is: the amount is refused
+// before any request, and retrying will not help.
+func UnsupportedAmount(msg string) error { return unsupportedAmount(msg) }
+
+type unsupportedAmount string
+
+func (e unsupportedAmount) Error() string   { return string(e) }
+func (e unsupportedAmount) Unwrap() []error { return []error{ErrUnsupportedAmount, ErrInvalidRequest} }
 
 // CheckAmount asks g whether it can take m; gateways without limits take anything.
 func CheckAmount(g Gateway, m billing.Money) error {

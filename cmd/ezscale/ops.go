@@ -19,10 +19,14 @@ const opsUsage = `Usage:
   ezscale ops provisioning list [status]     services by status (default needs_attention)
   ezscale ops provisioning retry <service-id>    retry the failed step of a service that needs attention
   ezscale ops provisioning abandon <service-id> [note]  remove partial resources and close the service
+  ezscale ops reconcile --from YYYY-MM-DD --to YYYY-MM-DD [--gateway NAME]  compare the gateways with the ledger
 `
 
 // runOps is the operators' command line. It needs DATABASE_URL and TEMPORAL_ADDRESS.
 func runOps(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "reconcile" {
+		return runReconcile(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) < 2 || args[0] != "provisioning" {
 		fmt.Fprint(stderr, opsUsage)
 		return usageError("ops: unknown command")

@@ -1,12 +1,14 @@
 package paypal
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/plutov/paypal/v4"
 
 	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/gateways"
 )
 
 // value formats a positive amount as PayPal's decimal string ("19.99", "500"). Our minor units
@@ -14,21 +16,44 @@ import (
 // whole units only although ISO gives them two decimals (developer.paypal.com
 // /api/rest/reference/currency-codes/): those must be whole and lose their ".00".
 func value(m billing.Money) (string, error) {
-	if _, err := billing.CurrencyExponent(m.Currency); err != nil {
-		return "", fmt.Errorf("amount %d %q: %w", m.Amount, m.Currency, err)
-	}
-	if !m.IsPositive() {
-		return "", fmt.Errorf("amount %s must be positive", m)
+	if err := checkAmount(m); err != nil {
+		return "", err
 	}
 	d := m.Decimal()
 	if wholeUnitsOnly(m.Currency) {
-		whole, ok := strings.CutSuffix(d, ".00")
-		if !ok {
-			return "", fmt.Errorf("amount %s: PayPal takes %s in whole units only", m, m.Currency)
-		}
-		d = whole
+		d = strings.TrimSuffix(d, ".00") // checkAmount made sure it is whole
 	}
 	return d, nil
+}
+
+// CheckAmount reports whether PayPal can take m, with a message a customer can read when it
+// cannot (gateways.AmountChecker): HUF, JPY and TWD only in whole units. JPY has no minor unit
+// in ISO 4217, so every JPY amount we hold is whole already.
+func (g *Gateway) CheckAmount(m billing.Money) error { return checkAmount(m) }
+
+var _ gateways.AmountChecker = (*Gateway)(nil)
+
+// amountError reports a refused amount as a *gateways.Error like every other failure. An
+// unsupported amount keeps its customer-readable refusal as the Kind, which matches both
+// gateways.ErrUnsupportedAmount and gateways.ErrInvalidRequest.
+func amountError(op string, err error) *gateways.Error {
+	if errors.Is(err, gateways.ErrUnsupportedAmount) {
+		return &gateways.Error{Gateway: Name, Kind: err, Message: op}
+	}
+	return &gateways.Error{Gateway: Name, Kind: gateways.ErrInvalidRequest, Message: op + ": " + err.Error()}
+}
+
+func checkAmount(m billing.Money) error {
+	if _, err := billing.CurrencyExponent(m.Currency); err != nil {
+		return fmt.Errorf("amount %d %q: %v: %w", m.Amount, m.Currency, err, gateways.ErrInvalidRequest)
+	}
+	if !m.IsPositive() {
+		return fmt.Errorf("amount %s must be positive: %w", m, gateways.ErrInvalidRequest)
+	}
+	if wholeUnitsOnly(m.Currency) && m.Amount%100 != 0 {
+		return gateways.UnsupportedAmount(fmt.Sprintf("PayPal cannot charge %s: amounts in %s must be whole units", m, m.Currency))
+	}
+	return nil
 }
 
 // wholeUnitsOnly reports the currencies PayPal refuses decimals for while ISO 4217 has two.

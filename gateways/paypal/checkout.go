@@ -30,7 +30,7 @@ func (g *Gateway) StartCheckout(ctx context.Context, r gateways.CheckoutRequest)
 	op := fmt.Sprintf("start checkout for invoice %d", r.InvoiceID)
 	amount, err := value(r.Amount)
 	if err != nil {
-		return gateways.Checkout{}, invalid(op + ": " + err.Error())
+		return gateways.Checkout{}, amountError(op, err)
 	}
 	if r.InvoiceID <= 0 || r.SuccessURL == "" || r.CancelURL == "" {
 		return gateways.Checkout{}, invalid(op + ": invoice id, success and cancel URLs are required")

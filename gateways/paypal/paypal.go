@@ -1,7 +1,7 @@
 // Package paypal is the PayPal gateway: Orders v2 checkouts the buyer approves on PayPal, their
 // capture, refunds of captures and webhooks checked with PayPal's verify API, through
 // github.com/plutov/paypal/v4. The API facts it follows are in
-// shared/reference/panels-and-gateways.md, section 6; package paypal/sim is a fake PayPal
+// docs/gateways.md; package paypal/sim is a fake PayPal
 // that follows the same facts, for tests and dev mode.
 //
 // PayPal differs from a card gateway in three ways that callers see:
@@ -29,7 +29,7 @@ import (
 const Name = "paypal"
 
 // API roots. plutov's own constants still name the older api.paypal.com hosts; these are the
-// ones PayPal documents today (reference §6.1).
+// ones PayPal documents today (docs/gateways.md).
 const (
 	LiveAPIBase    = "https://api-m.paypal.com"
 	SandboxAPIBase = "https://api-m.sandbox.paypal.com"

@@ -32,7 +32,7 @@ func (g *Gateway) Refund(ctx context.Context, r gateways.RefundRequest) (gateway
 	if !r.Amount.IsZero() {
 		v, err := value(r.Amount)
 		if err != nil {
-			return gateways.Refund{}, invalid(op + ": " + err.Error())
+			return gateways.Refund{}, amountError(op, err)
 		}
 		req.Amount = &paypal.Money{Currency: r.Amount.Currency, Value: v}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/ezscale/billing/gateways"
 )
 
-// The headers PayPal signs a webhook delivery with; all are needed to verify it (reference §6.3).
+// The headers PayPal signs a webhook delivery with; all are needed to verify it (docs/gateways.md).
 const (
 	HeaderAuthAlgo         = "PAYPAL-AUTH-ALGO"
 	HeaderCertURL          = "PAYPAL-CERT-URL"
@@ -29,6 +29,7 @@ const (
 	EventCaptureCompleted = "PAYMENT.CAPTURE.COMPLETED"
 	EventCapturePending   = "PAYMENT.CAPTURE.PENDING"
 	EventCaptureDenied    = "PAYMENT.CAPTURE.DENIED"
+	EventCaptureDeclined  = "PAYMENT.CAPTURE.DECLINED"
 	EventCaptureRefunded  = "PAYMENT.CAPTURE.REFUNDED"
 	EventCaptureReversed  = "PAYMENT.CAPTURE.REVERSED"
 	EventOrderApproved    = "CHECKOUT.ORDER.APPROVED"
@@ -42,12 +43,17 @@ const (
 // failure's kind, so a handler can tell a PayPal outage (gateways.ErrTemporary) from a forgery;
 // either way the delivery is refused and PayPal redelivers it later.
 //
-// Mapping (Type stays PayPal's event_type):
-//   - PAYMENT.CAPTURE.COMPLETED/PENDING/DENIED/REVERSED: PaymentRef is the capture id,
-//     Amount the capture's amount.
-//   - PAYMENT.CAPTURE.REFUNDED: the resource is the refund; PaymentRef is the refunded
-//     capture's id (its "up" link), Amount the refunded amount.
-//   - CHECKOUT.ORDER.APPROVED: PaymentRef is the order id to Capture, Amount the order's.
+// Mapping (Type stays PayPal's event_type; docs/gateways.md, "PayPal events"):
+//   - PAYMENT.CAPTURE.COMPLETED/PENDING/DENIED/DECLINED: EventPaymentSucceeded, Pending and
+//     Failed; PaymentRef is the capture id, Amount the capture's amount.
+//   - PAYMENT.CAPTURE.REFUNDED and REVERSED: EventRefund. The resource is the refund;
+//     PaymentRef is the refunded capture's id (its "up" link), Amount the refunded amount, and
+//     Refunds that one refund by its PayPal id with its status. A REVERSED event whose
+//     resource is the capture itself (no "up" link to a capture) names the reversal
+//     "<capture id>-REVERSED": a capture is reversed at most once, so the id is stable across
+//     redeliveries.
+//   - CHECKOUT.ORDER.APPROVED: PaymentRef is the order id to Capture, Amount the order's;
+//     EventOther, since nothing is paid until we capture.
 //
 // InvoiceID comes from custom_id, then invoice_id, then reference_id "inv-<id>"; a value that
 // is not one of our invoice ids (another integration's custom_id) leaves it 0.
@@ -104,6 +110,7 @@ type envelope struct {
 // resource holds the fields we read of a capture, refund or order resource.
 type resource struct {
 	ID            string        `json:"id"`
+	Status        string        `json:"status"`
 	Amount        *paypal.Money `json:"amount"`
 	CustomID      string        `json:"custom_id"`
 	InvoiceID     string        `json:"invoice_id"`
@@ -129,11 +136,19 @@ func (g *Gateway) event(ev envelope) (gateways.Event, error) {
 		}
 	}
 	amount := res.Amount
+	var refund *gateways.RefundState // the refund a refund event reports
 	switch {
-	case ev.EventType == EventCaptureRefunded:
+	case ev.EventType == EventCaptureRefunded || ev.EventType == EventCaptureReversed:
+		out.Kind = gateways.EventRefund
 		out.PaymentRef, out.RefundRef = capturedBy(res), res.ID
+		status := refundStatus(res.Status)
+		if out.PaymentRef == res.ID { // a reversed capture, not a refund resource
+			out.RefundRef, status = res.ID+"-REVERSED", gateways.RefundSucceeded
+		}
 		out.InvoiceID = invoiceID(res.CustomID, res.InvoiceID, "")
+		refund = &gateways.RefundState{Ref: out.RefundRef, Status: status}
 	case strings.HasPrefix(ev.EventType, "PAYMENT.CAPTURE."):
+		out.Kind = captureKinds[ev.EventType]
 		out.PaymentRef = res.ID
 		out.InvoiceID = invoiceID(res.CustomID, res.InvoiceID, "")
 	case ev.EventType == EventOrderApproved:
@@ -153,7 +168,32 @@ func (g *Gateway) event(ev envelope) (gateways.Event, error) {
 		}
 		out.Amount = m
 	}
+	if refund != nil {
+		refund.Amount = out.Amount
+		out.Refunds = []gateways.RefundState{*refund}
+	}
 	return out, nil
+}
+
+// captureKinds are the capture events billing acts on. PayPal lists both DENIED and DECLINED
+// (developer.paypal.com/api/rest/webhooks/event-names/); either means the capture failed.
+var captureKinds = map[string]gateways.EventKind{
+	EventCaptureCompleted: gateways.EventPaymentSucceeded,
+	EventCapturePending:   gateways.EventPaymentPending,
+	EventCaptureDenied:    gateways.EventPaymentFailed,
+	EventCaptureDeclined:  gateways.EventPaymentFailed,
+}
+
+// refundStatus maps a PayPal refund status (COMPLETED, PENDING, FAILED, CANCELLED) to ours;
+// an unknown or missing status is pending, which claims nothing either way.
+func refundStatus(s string) gateways.RefundStatus {
+	switch s {
+	case "COMPLETED":
+		return gateways.RefundSucceeded
+	case "FAILED", "CANCELLED":
+		return gateways.RefundFailed
+	}
+	return gateways.RefundPending
 }
 
 // capturedBy is the id of the capture a refund resource refunds, from its "up" link

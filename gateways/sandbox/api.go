@@ -27,6 +27,8 @@ func (s *Sandbox) routeAPI(mux *http.ServeMux) {
 	mux.Handle("GET "+apiPrefix+"/customers/{ref}/payment_methods", s.api(s.apiPaymentMethods))
 	mux.Handle("POST "+apiPrefix+"/customers/{ref}/default_payment_method", s.api(s.apiSetDefault))
 	mux.Handle("POST "+apiPrefix+"/payment_methods/{ref}/detach", s.api(s.apiDetach))
+	mux.Handle("POST "+apiPrefix+"/checkouts/{ref}/expire", s.api(s.apiExpireCheckout))
+	mux.Handle("GET "+apiPrefix+"/transactions", s.api(s.apiTransactions))
 	mux.Handle("GET "+apiPrefix+"/stats", s.api(s.apiStats))
 	mux.Handle("/sandbox/api/", s.api(func(r *http.Request) (any, error) {
 		return nil, &gateways.Error{Gateway: Name, Kind: gateways.ErrInvalidRequest, Code: "not_found",

@@ -64,7 +64,7 @@ func (s *Sandbox) chargeSavedLocked(r gateways.ChargeRequest) (*chargeOutcome, *
 	switch behaviour {
 	case succeeds:
 		s.charges[ref] = &charge{ref: ref, invoiceID: r.InvoiceID, customerRef: m.customerRef,
-			amount: r.Amount, refunded: billing.Money{Currency: r.Amount.Currency}}
+			amount: r.Amount, refunded: billing.Money{Currency: r.Amount.Currency}, created: s.now().UTC()}
 		s.chargesPerKey[r.IdempotencyKey]++
 		out.charge = gateways.Charge{Ref: ref, Status: gateways.ChargeSucceeded, Amount: r.Amount}
 		e := s.newEvent(EventPaymentSucceeded, r.InvoiceID, ref, m.customerRef, r.Amount)
@@ -74,6 +74,8 @@ func (s *Sandbox) chargeSavedLocked(r gateways.ChargeRequest) (*chargeOutcome, *
 	default: // declining cards are never saved; refuse anything else that slipped in
 		out.err = declined(ref)
 	}
+	s.failedCharges = append(s.failedCharges, &charge{ref: ref, invoiceID: r.InvoiceID, customerRef: m.customerRef,
+		amount: r.Amount, created: s.now().UTC()})
 	e := s.newEvent(EventPaymentFailed, r.InvoiceID, ref, m.customerRef, r.Amount)
 	return out, &e
 }
@@ -157,8 +159,10 @@ func (s *Sandbox) refundLocked(r gateways.RefundRequest) (gateways.Refund, gatew
 			amount, ch.ref, left, ch.amount))
 	}
 	ch.refunded.Amount += amount.Amount // cannot overflow: refunded + amount <= ch.amount
-	refund := gateways.Refund{Ref: newID("re"), Status: "succeeded", Amount: amount}
+	re := gateways.Refund{Ref: newID("re"), Status: string(gateways.RefundSucceeded), Amount: amount}
+	s.refunds = append(s.refunds, &refund{ref: re.Ref, chargeRef: ch.ref, invoiceID: ch.invoiceID, amount: amount, created: s.now().UTC()})
 	ev := s.newEvent(EventRefundSucceeded, ch.invoiceID, ch.ref, ch.customerRef, amount)
-	ev.RefundRef = refund.Ref
-	return refund, ev, nil
+	ev.RefundRef = re.Ref
+	ev.Refunds = []gateways.RefundState{{Ref: re.Ref, Amount: amount, Status: gateways.RefundSucceeded}}
+	return re, ev, nil
 }

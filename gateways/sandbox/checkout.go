@@ -17,6 +17,7 @@ type session struct {
 	setup     bool // saves a card without paying (StartSetup)
 	req       gateways.CheckoutRequest
 	paid      bool
+	expired   bool // ExpireCheckout closed it unpaid: the page refuses to pay
 	chargeRef string
 	pending   *enteredCard // a 3155 card waiting for the customer to authenticate
 }
@@ -139,6 +140,9 @@ func (s *Sandbox) submitCardLocked(sess *session, in cardInput) outcome {
 	if sess.paid {
 		return outcome{redirect: sess.req.SuccessURL}
 	}
+	if sess.expired {
+		return expiredOutcome(sess)
+	}
 	card, problem := in.parse(s.now())
 	if problem != "" {
 		o := s.checkoutPageLocked(sess, http.StatusUnprocessableEntity, problem)
@@ -165,6 +169,8 @@ func (s *Sandbox) showAuthentication(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 	case sess.paid:
 		o = outcome{redirect: sess.req.SuccessURL}
+	case sess.expired:
+		o = expiredOutcome(sess)
 	case sess.pending == nil:
 		o = outcome{redirect: checkoutPath(sess.ref)}
 	default:
@@ -195,6 +201,8 @@ func (s *Sandbox) submitAuthentication(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 	case sess.paid:
 		o = outcome{redirect: sess.req.SuccessURL}
+	case sess.expired:
+		o = expiredOutcome(sess)
 	case sess.pending == nil:
 		o = outcome{redirect: checkoutPath(sess.ref)}
 	case action == "approve":
@@ -226,7 +234,7 @@ func (s *Sandbox) payLocked(sess *session, card enteredCard) outcome {
 	ref := newID("ch")
 	amount := sess.req.Amount
 	s.charges[ref] = &charge{ref: ref, invoiceID: sess.req.InvoiceID, customerRef: sess.req.CustomerRef,
-		amount: amount, refunded: billing.Money{Currency: amount.Currency}}
+		amount: amount, refunded: billing.Money{Currency: amount.Currency}, created: s.now().UTC()}
 	sess.paid, sess.chargeRef = true, ref
 	if cus, ok := s.customers[sess.req.CustomerRef]; ok {
 		s.saveCardLocked(cus, card)
@@ -239,7 +247,10 @@ func (s *Sandbox) payLocked(sess *session, card enteredCard) outcome {
 func (s *Sandbox) failLocked(sess *session, reason string) outcome {
 	o := s.checkoutPageLocked(sess, http.StatusPaymentRequired, reason)
 	if !sess.setup { // saving a card moves no money: there is no payment to report
-		o.events = []gateways.Event{s.newEvent(EventPaymentFailed, sess.req.InvoiceID, newID("ch"), sess.req.CustomerRef, sess.req.Amount)}
+		ref := newID("ch")
+		s.failedCharges = append(s.failedCharges, &charge{ref: ref, invoiceID: sess.req.InvoiceID, customerRef: sess.req.CustomerRef,
+			amount: sess.req.Amount, created: s.now().UTC()})
+		o.events = []gateways.Event{s.newEvent(EventPaymentFailed, sess.req.InvoiceID, ref, sess.req.CustomerRef, sess.req.Amount)}
 	}
 	return o
 }
@@ -248,10 +259,36 @@ func (s *Sandbox) checkoutPageLocked(sess *session, status int, problem string) 
 	if sess.paid {
 		return outcome{redirect: sess.req.SuccessURL}
 	}
+	if sess.expired {
+		return expiredOutcome(sess)
+	}
 	p := s.pageLocked(sess)
 	p.Error = problem
 	return outcome{template: "checkout", status: status, page: p}
 }
+
+// expiredOutcome is the page of a checkout closed unpaid: 410 Gone, nothing to pay.
+func expiredOutcome(sess *session) outcome {
+	return outcome{template: "expired", status: http.StatusGone, page: page{Description: sess.req.Description, CancelURL: sess.req.CancelURL}}
+}
+
+// ExpireCheckout closes an unpaid hosted page so it can no longer be paid, as Stripe expires a
+// Checkout Session (gateways.CheckoutExpirer). A page already paid or expired is left as it is
+// and is not an error; an unknown ref is ErrInvalidRequest.
+func (s *Sandbox) ExpireCheckout(_ context.Context, checkoutRef string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[checkoutRef]
+	if !ok {
+		return invalid(fmt.Sprintf("expire checkout: no such checkout %q", checkoutRef))
+	}
+	if !sess.paid {
+		sess.expired, sess.pending = true, nil
+	}
+	return nil
+}
+
+var _ gateways.CheckoutExpirer = (*Sandbox)(nil)
 
 func (s *Sandbox) pageLocked(sess *session) page {
 	p := page{Description: sess.req.Description, CancelURL: sess.req.CancelURL}

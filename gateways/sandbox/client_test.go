@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -398,7 +399,7 @@ func TestClientParseWebhookVerifiesLikeTheSandbox(t *testing.T) {
 		PaymentRef: "ch_sb_1", CustomerRef: "cus_sb_1", Amount: usd(400)}
 	body, header := e.sb.SignedEvent(ev)
 
-	if got, err := c.ParseWebhook(ctx, body, header); err != nil || got != ev {
+	if got, err := c.ParseWebhook(ctx, body, header); err != nil || !reflect.DeepEqual(got, ev) {
 		t.Fatalf("client ParseWebhook of a sandbox delivery: %+v, %v; want %+v", got, err, ev)
 	}
 	other := NewClient(ClientOptions{BaseURL: e.srv.URL, Secret: []byte("another secret"), Now: e.clock})

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func TestWebhookDeliveryRetriesAfterAFailedAttemptAndVerifies(t *testing.T) {
 	if attempts != 2 || len(rejected) != 0 {
 		t.Fatalf("delivery took %d attempts with %d rejected (%v), want 2 (one 500, one accepted) and none rejected", attempts, len(rejected), rejected)
 	}
-	if evs[0] != notified {
+	if !reflect.DeepEqual(evs[0], notified) {
 		t.Fatalf("delivered event %+v, want the notified one %+v", evs[0], notified)
 	}
 	time.Sleep(50 * time.Millisecond)

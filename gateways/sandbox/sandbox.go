@@ -85,6 +85,8 @@ type Sandbox struct {
 	sessions          map[string]*session  // by ref
 	sessionByKey      map[string]string    // StartCheckout idempotency key → session ref
 	charges           map[string]*charge   // by ref, successful ones only
+	failedCharges     []*charge            // declined or unauthenticated attempts, oldest first
+	refunds           []*refund            // oldest first
 	chargeByKey       map[string]*chargeOutcome
 	chargesPerKey     map[string]int
 	refundByKey       map[string]refundOutcome
@@ -116,6 +118,16 @@ type charge struct {
 	customerRef string
 	amount      billing.Money
 	refunded    billing.Money
+	created     time.Time
+}
+
+// refund is a refund made, kept for Transactions.
+type refund struct {
+	ref       string
+	chargeRef string
+	invoiceID int64
+	amount    billing.Money
+	created   time.Time
 }
 
 // chargeOutcome is what a ChargeSaved idempotency key answered first, replayed to later calls.
@@ -203,11 +215,19 @@ func (s *Sandbox) emit(events ...gateways.Event) {
 	}
 }
 
+// eventKinds says what each sandbox event type means for billing.
+var eventKinds = map[string]gateways.EventKind{
+	EventPaymentSucceeded: gateways.EventPaymentSucceeded,
+	EventPaymentFailed:    gateways.EventPaymentFailed,
+	EventRefundSucceeded:  gateways.EventRefund,
+}
+
 // newEvent builds an event about a payment or refund at the sandbox's current time.
 func (s *Sandbox) newEvent(typ string, invoiceID int64, paymentRef, customerRef string, amount billing.Money) gateways.Event {
 	return gateways.Event{
 		ID:          newID("evt"),
 		Type:        typ,
+		Kind:        eventKinds[typ],
 		Created:     s.now().UTC().Truncate(time.Second),
 		InvoiceID:   invoiceID,
 		PaymentRef:  paymentRef,

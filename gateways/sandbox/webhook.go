@@ -26,6 +26,7 @@ const Tolerance = 5 * time.Minute
 type wireEvent struct {
 	ID          string `json:"id"`
 	Type        string `json:"type"`
+	Kind        string `json:"kind,omitempty"`
 	Created     int64  `json:"created"`
 	InvoiceID   int64  `json:"invoice_id,omitempty"`
 	PaymentRef  string `json:"payment_ref,omitempty"`
@@ -33,6 +34,15 @@ type wireEvent struct {
 	CustomerRef string `json:"customer_ref,omitempty"`
 	Amount      int64  `json:"amount,omitempty"`
 	Currency    string `json:"currency,omitempty"`
+	// Refunds lists the refunds a refund event reports, each by its id.
+	Refunds []wireRefund `json:"refunds,omitempty"`
+}
+
+type wireRefund struct {
+	Ref      string `json:"ref"`
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	Status   string `json:"status"`
 }
 
 // signer signs events and verifies deliveries with the shared secret against a clock. The
@@ -57,8 +67,12 @@ func (s *Sandbox) ParseWebhook(_ context.Context, body []byte, header http.Heade
 }
 
 func (k signer) signedEvent(e gateways.Event) (body []byte, header http.Header) {
-	body, err := json.Marshal(wireEvent{ID: e.ID, Type: e.Type, Created: e.Created.Unix(), InvoiceID: e.InvoiceID,
-		PaymentRef: e.PaymentRef, RefundRef: e.RefundRef, CustomerRef: e.CustomerRef, Amount: e.Amount.Amount, Currency: e.Amount.Currency})
+	w := wireEvent{ID: e.ID, Type: e.Type, Kind: string(e.Kind), Created: e.Created.Unix(), InvoiceID: e.InvoiceID,
+		PaymentRef: e.PaymentRef, RefundRef: e.RefundRef, CustomerRef: e.CustomerRef, Amount: e.Amount.Amount, Currency: e.Amount.Currency}
+	for _, r := range e.Refunds {
+		w.Refunds = append(w.Refunds, wireRefund{Ref: r.Ref, Amount: r.Amount.Amount, Currency: r.Amount.Currency, Status: string(r.Status)})
+	}
+	body, err := json.Marshal(w)
 	if err != nil {
 		panic(fmt.Sprintf("sandbox: encode event %s: %v", e.ID, err)) // a struct of strings and ints always encodes
 	}
@@ -95,8 +109,15 @@ func (k signer) parse(body []byte, header http.Header) (gateways.Event, error) {
 	if w.ID == "" || w.Type == "" {
 		return gateways.Event{}, fmt.Errorf("sandbox: event without id or type: %w", gateways.ErrInvalidWebhook)
 	}
-	e := gateways.Event{ID: w.ID, Type: w.Type, Created: time.Unix(w.Created, 0).UTC(), InvoiceID: w.InvoiceID,
-		PaymentRef: w.PaymentRef, RefundRef: w.RefundRef, CustomerRef: w.CustomerRef}
+	e := gateways.Event{ID: w.ID, Type: w.Type, Kind: gateways.EventKind(w.Kind), Created: time.Unix(w.Created, 0).UTC(),
+		InvoiceID: w.InvoiceID, PaymentRef: w.PaymentRef, RefundRef: w.RefundRef, CustomerRef: w.CustomerRef}
+	for _, r := range w.Refunds {
+		amount, err := billing.New(r.Amount, r.Currency)
+		if err != nil {
+			return gateways.Event{}, fmt.Errorf("sandbox: event %s refund %s amount: %v: %w", w.ID, r.Ref, err, gateways.ErrInvalidWebhook)
+		}
+		e.Refunds = append(e.Refunds, gateways.RefundState{Ref: r.Ref, Amount: amount, Status: gateways.RefundStatus(r.Status)})
+	}
 	if w.Currency != "" {
 		if e.Amount, err = billing.New(w.Amount, w.Currency); err != nil {
 			return gateways.Event{}, fmt.Errorf("sandbox: event %s amount: %v: %w", w.ID, err, gateways.ErrInvalidWebhook)

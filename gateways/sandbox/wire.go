@@ -89,6 +89,21 @@ type setDefaultJSON struct {
 	PaymentMethodRef string `json:"payment_method_ref"`
 }
 
+type transactionJSON struct {
+	Kind       string `json:"kind"`
+	Ref        string `json:"ref"`
+	PaymentRef string `json:"payment_ref,omitempty"`
+	InvoiceID  int64  `json:"invoice_id,omitempty"`
+	Amount     int64  `json:"amount"`
+	Currency   string `json:"currency"`
+	Status     string `json:"status"`
+	Created    string `json:"created"` // RFC 3339 with nanoseconds, so [from, to) bounds compare exactly
+}
+
+type transactionsJSON struct {
+	Data []transactionJSON `json:"data"`
+}
+
 // errorJSON is every failed API call's body: {"error":{"kind":...}}.
 type errorJSON struct {
 	Error errorDetailJSON `json:"error"`

@@ -1,7 +1,7 @@
 // Package stripe is the Stripe gateway: Checkout Sessions for first payments that save the card,
 // off-session PaymentIntents for renewals, refunds, saved payment methods and signed webhooks,
 // through stripe-go v79 (API version 2024-06-20). The API facts it follows are in
-// shared/reference/panels-and-gateways.md, section 5.
+// docs/gateways.md.
 //
 // It uses one client.API per Gateway and never the package-global stripe.Key or backends, so
 // several accounts (or a test's stripe-mock) can live in one process.
@@ -19,7 +19,6 @@ import (
 	"github.com/stripe/stripe-go/v79"
 	"github.com/stripe/stripe-go/v79/client"
 
-	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/gateways"
 )
 
@@ -133,7 +132,8 @@ func (g *Gateway) EnsureCustomer(ctx context.Context, c gateways.Customer) (stri
 // webhooks both carry it.
 func (g *Gateway) StartCheckout(ctx context.Context, r gateways.CheckoutRequest) (gateways.Checkout, error) {
 	op := fmt.Sprintf("start checkout for invoice %d", r.InvoiceID)
-	if err := validAmount(r.Amount); err != nil {
+	amount, err := toStripe(r.Amount)
+	if err != nil {
 		return gateways.Checkout{}, fmt.Errorf("stripe: %s: %w", op, err)
 	}
 	if r.CustomerRef == "" || r.SuccessURL == "" || r.CancelURL == "" {
@@ -154,7 +154,7 @@ func (g *Gateway) StartCheckout(ctx context.Context, r gateways.CheckoutRequest)
 			Quantity: stripe.Int64(1),
 			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
 				Currency:    stripe.String(currency(r.Amount)),
-				UnitAmount:  stripe.Int64(r.Amount.Amount),
+				UnitAmount:  stripe.Int64(amount),
 				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(description)},
 			},
 		}},
@@ -203,19 +203,53 @@ func (g *Gateway) StartSetup(ctx context.Context, r gateways.SetupRequest) (gate
 	return gateways.Checkout{Ref: s.ID, URL: s.URL}, nil
 }
 
+// ExpireCheckout closes an open Checkout Session so it can no longer be paid
+// (gateways.CheckoutExpirer), e.g. once its invoice was paid another way. Stripe expires only
+// open sessions; one already expired or complete is re-read and, if so, not an error, which
+// makes the call safe to repeat. A complete session was paid: its payment arrives as usual.
+func (g *Gateway) ExpireCheckout(ctx context.Context, checkoutRef string) error {
+	op := "expire checkout " + checkoutRef
+	if checkoutRef == "" {
+		return fmt.Errorf("stripe: %s: session id is required: %w", op, gateways.ErrInvalidRequest)
+	}
+	p := &stripe.CheckoutSessionExpireParams{}
+	p.Context = ctx
+	_, err := g.api.CheckoutSessions.Expire(checkoutRef, p)
+	if err == nil {
+		return nil
+	}
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusBadRequest {
+		return mapError(op, err)
+	}
+	gp := &stripe.CheckoutSessionParams{}
+	gp.Context = ctx
+	s, gerr := g.api.CheckoutSessions.Get(checkoutRef, gp)
+	if gerr != nil {
+		return mapError(op, err) // the expire's own refusal says more than the lookup's
+	}
+	if s.Status == stripe.CheckoutSessionStatusExpired || s.Status == stripe.CheckoutSessionStatusComplete {
+		return nil
+	}
+	return mapError(op, err)
+}
+
+var _ gateways.CheckoutExpirer = (*Gateway)(nil)
+
 // ChargeSaved creates and confirms an off-session PaymentIntent on the saved payment method.
 // A declined card or a bank asking for 3-D Secure comes back as ErrDeclined or
 // ErrAuthenticationRequired with the PaymentIntent id in gateways.Error.PaymentRef.
 func (g *Gateway) ChargeSaved(ctx context.Context, r gateways.ChargeRequest) (gateways.Charge, error) {
 	op := fmt.Sprintf("charge invoice %d", r.InvoiceID)
-	if err := validAmount(r.Amount); err != nil {
+	amount, err := toStripe(r.Amount)
+	if err != nil {
 		return gateways.Charge{}, fmt.Errorf("stripe: %s: %w", op, err)
 	}
 	if r.IdempotencyKey == "" || r.CustomerRef == "" || r.PaymentMethodRef == "" {
 		return gateways.Charge{}, fmt.Errorf("stripe: %s: idempotency key, customer and payment method are required: %w", op, gateways.ErrInvalidRequest)
 	}
 	p := &stripe.PaymentIntentParams{
-		Amount:        stripe.Int64(r.Amount.Amount),
+		Amount:        stripe.Int64(amount),
 		Currency:      stripe.String(currency(r.Amount)),
 		Customer:      stripe.String(r.CustomerRef),
 		PaymentMethod: stripe.String(r.PaymentMethodRef),
@@ -256,10 +290,11 @@ func (g *Gateway) Refund(ctx context.Context, r gateways.RefundRequest) (gateway
 	}
 	p := &stripe.RefundParams{PaymentIntent: stripe.String(r.ChargeRef)}
 	if !r.Amount.IsZero() {
-		if err := validAmount(r.Amount); err != nil {
+		amount, err := toStripe(r.Amount)
+		if err != nil {
 			return gateways.Refund{}, fmt.Errorf("stripe: %s: %w", op, err)
 		}
-		p.Amount = stripe.Int64(r.Amount.Amount)
+		p.Amount = stripe.Int64(amount)
 	}
 	p.Context = ctx
 	p.AddMetadata(metaInvoiceID, strconv.FormatInt(r.InvoiceID, 10))
@@ -332,31 +367,6 @@ func (g *Gateway) DetachPaymentMethod(ctx context.Context, paymentMethodRef stri
 		return mapError("detach payment method "+paymentMethodRef, err)
 	}
 	return nil
-}
-
-// validAmount checks an amount we are about to send: positive and in a known currency.
-func validAmount(m billing.Money) error {
-	if _, err := billing.CurrencyExponent(m.Currency); err != nil {
-		return fmt.Errorf("amount %d %q: %w", m.Amount, m.Currency, gateways.ErrInvalidRequest)
-	}
-	if !m.IsPositive() {
-		return fmt.Errorf("amount %s must be positive: %w", m, gateways.ErrInvalidRequest)
-	}
-	return nil
-}
-
-// currency is Stripe's lower-case spelling of our ISO code. Amounts pass through unchanged: our
-// minor units are ISO 4217's, which are Stripe's for the currencies we sell in. (Stripe treats a
-// few, e.g. ISK, HUF, TWD, UGX, specially; check its docs before enabling one of those.)
-func currency(m billing.Money) string { return strings.ToLower(m.Currency) }
-
-// money turns a Stripe amount back into ours; an unknown currency keeps its upper-cased code.
-func money(amount int64, c stripe.Currency) billing.Money {
-	m, err := billing.New(amount, string(c))
-	if err != nil {
-		return billing.Money{Amount: amount, Currency: strings.ToUpper(string(c))}
-	}
-	return m
 }
 
 // mapError turns a stripe-go failure into a *gateways.Error of the right kind, keeping Stripe's

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v79"
 	"github.com/stripe/stripe-go/v79/webhook"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/gateways"
 )
 
@@ -22,10 +22,22 @@ const SignatureHeader = "Stripe-Signature"
 // and the configured tolerance, and reduces the event to what billing acts on. A missing,
 // forged or stale signature gives an error wrapping gateways.ErrInvalidWebhook.
 //
-// The event's api_version is not checked: we read only id, type, metadata, payment_intent,
-// customer and amounts, which are the same across API versions, so an endpoint left on an
-// older version still works (reference §5.5).
-func (g *Gateway) ParseWebhook(_ context.Context, body []byte, header http.Header) (gateways.Event, error) {
+// The event's api_version is not checked: we read only fields that are the same across API
+// versions, so an endpoint left on an older version still works (docs/gateways.md).
+//
+// Kinds (docs/gateways.md, "Stripe events"):
+//   - checkout.session.completed: succeeded when payment_status is paid or
+//     no_payment_required, pending when unpaid (SEPA, ACH, Bacs debits settle days later);
+//     a setup-mode session moves no money and is EventOther.
+//   - checkout.session.async_payment_succeeded/failed, payment_intent.succeeded/
+//     payment_failed: succeeded/failed; payment_intent.processing: pending.
+//   - charge.refunded: the webhook Charge no longer lists its refunds (API 2022-11-15), so they
+//     are fetched from the API, each with its re_ id, amount and status. A failure to fetch
+//     them is a gateways.ErrTemporary error, not ErrInvalidWebhook: Stripe redelivers.
+//   - charge.refund.updated, refund.created, refund.updated, refund.failed: that one refund.
+//
+// PaymentRef is always the PaymentIntent id, which is what payments record.
+func (g *Gateway) ParseWebhook(ctx context.Context, body []byte, header http.Header) (gateways.Event, error) {
 	if g.webhookSecret == "" {
 		return gateways.Event{}, fmt.Errorf("stripe: webhook secret is not configured: %w", gateways.ErrInvalidWebhook)
 	}
@@ -49,14 +61,117 @@ func (g *Gateway) ParseWebhook(_ context.Context, body []byte, header http.Heade
 		}
 		out.InvoiceID = id
 	}
-	if obj.Object == "payment_intent" {
-		out.PaymentRef = obj.ID
-	} else {
-		out.PaymentRef = refID(obj.PaymentIntent)
-	}
 	out.CustomerRef = refID(obj.Customer)
-	if amount := obj.amount(out.Type); amount != nil && obj.Currency != "" {
-		out.Amount = money(*amount, stripe.Currency(obj.Currency))
+	switch obj.Object {
+	case "payment_intent":
+		out.PaymentRef = obj.ID
+		out.Kind = paymentIntentKinds[out.Type]
+		out.Amount = obj.money(obj.Amount)
+	case "checkout.session":
+		out.PaymentRef, out.CheckoutRef = refID(obj.PaymentIntent), obj.ID
+		out.Kind = obj.checkoutKind(out.Type)
+		out.Amount = obj.money(obj.AmountTotal)
+	case "charge":
+		out.PaymentRef = refID(obj.PaymentIntent)
+		if out.Type == string(stripe.EventTypeChargeRefunded) {
+			out.Kind = gateways.EventRefund
+			out.Amount = obj.money(obj.AmountRefunded)
+			if out.Refunds, err = g.chargeRefunds(ctx, obj.ID, out.PaymentRef); err != nil {
+				return gateways.Event{}, fmt.Errorf("stripe: webhook %s: %w", ev.ID, err)
+			}
+			if len(out.Refunds) == 1 {
+				out.RefundRef = out.Refunds[0].Ref
+			}
+		} else {
+			out.Amount = obj.money(obj.Amount)
+		}
+	case "refund":
+		out.PaymentRef = refID(obj.PaymentIntent)
+		out.Amount = obj.money(obj.Amount)
+		if refundEvents[out.Type] {
+			out.Kind = gateways.EventRefund
+			out.RefundRef = obj.ID
+			out.Refunds = []gateways.RefundState{{Ref: obj.ID, Amount: out.Amount, Status: refundStatus(obj.Status)}}
+		}
+	default:
+		out.PaymentRef = refID(obj.PaymentIntent)
+		out.Amount = obj.money(obj.Amount)
+	}
+	return out, nil
+}
+
+// paymentIntentKinds are the payment_intent.* events billing acts on.
+var paymentIntentKinds = map[string]gateways.EventKind{
+	string(stripe.EventTypePaymentIntentSucceeded):     gateways.EventPaymentSucceeded,
+	string(stripe.EventTypePaymentIntentProcessing):    gateways.EventPaymentPending,
+	string(stripe.EventTypePaymentIntentPaymentFailed): gateways.EventPaymentFailed,
+}
+
+// refundEvents carry one Refund object. refund.failed does not exist under API 2024-06-20 but
+// does later (docs.stripe.com/changelog/acacia/2024-10-28/refund-webhook-update); reading it
+// costs nothing if an endpoint is ever moved on.
+var refundEvents = map[string]bool{
+	string(stripe.EventTypeChargeRefundUpdated): true,
+	string(stripe.EventTypeRefundCreated):       true,
+	string(stripe.EventTypeRefundUpdated):       true,
+	"refund.failed":                             true,
+}
+
+// checkoutKind reads a checkout.session.* event. A completed session is paid only when its
+// payment_status says so (docs.stripe.com/checkout/fulfillment): with a delayed method it
+// completes unpaid, and the outcome comes later as async_payment_succeeded or _failed.
+func (o eventObject) checkoutKind(eventType string) gateways.EventKind {
+	if o.Mode == string(stripe.CheckoutSessionModeSetup) {
+		return gateways.EventOther // saves a card, moves no money
+	}
+	switch eventType {
+	case string(stripe.EventTypeCheckoutSessionCompleted):
+		switch o.PaymentStatus {
+		case string(stripe.CheckoutSessionPaymentStatusPaid), string(stripe.CheckoutSessionPaymentStatusNoPaymentRequired):
+			return gateways.EventPaymentSucceeded
+		case string(stripe.CheckoutSessionPaymentStatusUnpaid):
+			return gateways.EventPaymentPending
+		}
+	case string(stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded):
+		return gateways.EventPaymentSucceeded
+	case string(stripe.EventTypeCheckoutSessionAsyncPaymentFailed):
+		return gateways.EventPaymentFailed
+	}
+	return gateways.EventOther
+}
+
+// refundStatus maps Stripe's refund status to ours: requires_action waits on the customer, so
+// it is still pending; a canceled refund never reached them, like a failed one.
+func refundStatus(s string) gateways.RefundStatus {
+	switch stripe.RefundStatus(s) {
+	case stripe.RefundStatusSucceeded:
+		return gateways.RefundSucceeded
+	case stripe.RefundStatusFailed, stripe.RefundStatusCanceled:
+		return gateways.RefundFailed
+	}
+	return gateways.RefundPending // pending, requires_action, and anything new
+}
+
+// chargeRefunds lists every refund of a charge (by its PaymentIntent when it has one, which is
+// the same set), since charge.refunded no longer carries them.
+func (g *Gateway) chargeRefunds(ctx context.Context, chargeID, paymentIntentID string) ([]gateways.RefundState, error) {
+	p := &stripe.RefundListParams{}
+	p.Context = ctx
+	op := "list refunds of " + chargeID
+	if paymentIntentID != "" {
+		p.PaymentIntent = stripe.String(paymentIntentID)
+		op = "list refunds of " + paymentIntentID
+	} else {
+		p.Charge = stripe.String(chargeID)
+	}
+	var out []gateways.RefundState
+	it := g.api.Refunds.List(p)
+	for it.Next() {
+		re := it.Refund()
+		out = append(out, gateways.RefundState{Ref: re.ID, Amount: money(re.Amount, re.Currency), Status: refundStatus(string(re.Status))})
+	}
+	if err := it.Err(); err != nil {
+		return nil, mapError(op, err)
 	}
 	return out, nil
 }
@@ -73,18 +188,17 @@ type eventObject struct {
 	AmountTotal    *int64            `json:"amount_total"`    // checkout.session
 	AmountRefunded *int64            `json:"amount_refunded"` // charge
 	Currency       string            `json:"currency"`
+	Status         string            `json:"status"`         // refund, payment_intent
+	PaymentStatus  string            `json:"payment_status"` // checkout.session
+	Mode           string            `json:"mode"`           // checkout.session
 }
 
-// amount picks the amount the event is about: the session total, the refunded part of a charge
-// on refund events, otherwise the object's amount.
-func (o eventObject) amount(eventType string) *int64 {
-	switch {
-	case o.Object == "checkout.session":
-		return o.AmountTotal
-	case o.Object == "charge" && strings.HasPrefix(eventType, "charge.refund"):
-		return o.AmountRefunded
+// money is one of the object's amounts in its currency; zero when either is missing.
+func (o eventObject) money(amount *int64) billing.Money {
+	if amount == nil || o.Currency == "" {
+		return billing.Money{}
 	}
-	return o.Amount
+	return money(*amount, stripe.Currency(o.Currency))
 }
 
 // refID reads an id that Stripe sends either as a string or as an expanded object.

@@ -10,12 +10,13 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// Capture and refund statuses (reference §6.2).
+// Capture and refund statuses (docs/gateways.md).
 const (
 	CaptureCompleted         = "COMPLETED"
 	CapturePartiallyRefunded = "PARTIALLY_REFUNDED"
 	CaptureRefunded          = "REFUNDED"
 	RefundCompleted          = "COMPLETED"
+	RefundPending            = "PENDING"
 )
 
 type capture struct {
@@ -33,6 +34,7 @@ type capture struct {
 
 type refund struct {
 	id        string
+	status    string
 	captureID string
 	money     billing.Money
 	customID  string
@@ -90,7 +92,7 @@ func (c *capture) json() captureJSON {
 
 func (f *refund) json() refundJSON {
 	return refundJSON{
-		ID: f.id, Status: RefundCompleted, Amount: formatAmount(f.money), CustomID: f.customID, InvoiceID: f.invoiceID,
+		ID: f.id, Status: f.status, Amount: formatAmount(f.money), CustomID: f.customID, InvoiceID: f.invoiceID,
 		Links: []link{{Href: f.base + "/v2/payments/refunds/" + f.id, Rel: "self", Method: http.MethodGet},
 			{Href: f.base + "/v2/payments/captures/" + f.captureID, Rel: "up", Method: http.MethodGet}},
 		CreateTime: f.created.Format(time.RFC3339), UpdateTime: f.created.Format(time.RFC3339),
@@ -163,7 +165,11 @@ func (s *Server) refundCapture(w http.ResponseWriter, r *http.Request) {
 		invoiceID = c.invoiceID
 	}
 	now := s.now().UTC()
-	f := &refund{id: newID(), captureID: c.id, money: asked, customID: c.customID, invoiceID: invoiceID, base: c.base, created: now}
+	status := RefundCompleted
+	if s.opts.PendingRefunds {
+		status = RefundPending
+	}
+	f := &refund{id: newID(), status: status, captureID: c.id, money: asked, customID: c.customID, invoiceID: invoiceID, base: c.base, created: now}
 	s.refunds[f.id] = f
 	c.refunded += asked.Amount
 	c.status, c.updated = CapturePartiallyRefunded, now

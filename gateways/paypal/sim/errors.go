@@ -2,7 +2,7 @@ package sim
 
 import "net/http"
 
-// errorBody is PayPal's REST error envelope (reference §6.2).
+// errorBody is PayPal's REST error envelope (docs/gateways.md).
 type errorBody struct {
 	Name    string   `json:"name"`
 	Message string   `json:"message"`

@@ -11,7 +11,7 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// Order statuses (reference §6.2).
+// Order statuses (docs/gateways.md).
 const (
 	OrderCreated   = "CREATED"
 	OrderApproved  = "APPROVED"

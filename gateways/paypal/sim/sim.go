@@ -1,6 +1,6 @@
 // Package sim is a fake PayPal REST API for tests and dev mode: OAuth tokens, Orders v2 with a
 // tiny approve page, captures, refunds and webhook verification, with the shapes, status codes
-// and error envelope of shared/reference/panels-and-gateways.md section 6.
+// and error envelope PayPal documents (see docs/gateways.md).
 //
 // It is stateful and in memory behind one mutex. POSTs are idempotent by PayPal-Request-Id:
 // a repeat answers 200 with the first answer's body. Webhook deliveries the simulator signs
@@ -33,8 +33,11 @@ type Options struct {
 	// Now is the clock for create_time fields; nil means time.Now.
 	Now func() time.Time
 	// OmitCaptureDetails answers captures without purchase_units, as PayPal's minimal
-	// representation may (reference §6.2 leaves it unconfirmed), so clients must GET the order.
+	// representation may (PayPal does not document it), so clients must GET the order.
 	OmitCaptureDetails bool
+	// PendingRefunds answers refunds with status PENDING (as an eCheck-funded capture's are,
+	// status_details.reason ECHECK) instead of COMPLETED.
+	PendingRefunds bool
 }
 
 // Server is a running simulator (New) or, through Handler, one to mount on another server.
