@@ -16,7 +16,7 @@ type CreditNoteDoc struct {
 	IssuedAt      time.Time
 	Reason        string // the reason as people read it
 	Seller        Party
-	Buyer         Party     // as on the credit note when it was issued
+	Buyer         Party // as on the credit note when it was issued
 	Currency      string
 	Lines         []DocLine // what is credited; taxes go in the totals
 	Subtotal      billing.Money
