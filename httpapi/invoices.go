@@ -147,7 +147,12 @@ func (s *server) accountInvoice(w http.ResponseWriter, r *http.Request) {
 		inv, notice = s.afterCheckout(r, inv, q.Get("from"), q.Get("token"))
 	}
 	lines, totals := invoiceLines(inv)
-	v := web.AccountInvoice{Invoice: invoiceRow(inv, nil), Lines: lines, Totals: totals, Notes: inv.Notes}
+	notes, err := s.invoiceCreditNotes(r, inv.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := web.AccountInvoice{Invoice: invoiceRow(inv, nil), Lines: lines, Totals: totals, Notes: inv.Notes, CreditNotes: notes}
 	p := s.page(r, "Invoice "+inv.Number, v)
 	if notice != "" {
 		p.Flash = notice
@@ -327,6 +332,12 @@ func (s *server) renderAdminInvoice(w http.ResponseWriter, r *http.Request, inv 
 	}
 	if _, left, ok := payments.RefundablePayment(pays, refunds); ok {
 		v.RefundLeft = left.Decimal()
+	}
+	if hasPermission(currentUser(r).Role, permCreditNotesView) {
+		if v.CreditNotes, err = s.invoiceCreditNotes(r, inv.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	p := s.page(r, "Invoice "+inv.Number, v)
 	p.Error = errMsg

@@ -21,7 +21,8 @@ const (
 	permCustomersNotes       permission = "customers.notes"       // add, edit and pin notes
 	permCustomersImpersonate permission = "customers.impersonate" // log in as the customer
 	permInvoicesView         permission = "invoices.view"
-	permInvoicesManage       permission = "invoices.manage" // mark paid, cancel, refund
+	permInvoicesManage       permission = "invoices.manage"  // mark paid, cancel, refund
+	permCreditNotesView      permission = "creditnotes.view" // credit notes and their PDFs
 	permServicesView         permission = "services.view"
 	permServicesOperate      permission = "services.operate" // suspend, unsuspend, retry, power
 	permServicesManage       permission = "services.manage"  // create, terminate, change package, resolve by hand, archive
@@ -36,7 +37,7 @@ const (
 var allPermissions = []permission{
 	permDashboard,
 	permCustomersView, permCustomersEdit, permCustomersCredit, permCustomersNotes, permCustomersImpersonate,
-	permInvoicesView, permInvoicesManage,
+	permInvoicesView, permInvoicesManage, permCreditNotesView,
 	permServicesView, permServicesOperate, permServicesManage,
 	permCatalogView, permCatalogEdit,
 	permPanels, permAuditView, permStaffManage,
@@ -48,7 +49,7 @@ var rolePermissions = map[string][]permission{
 	store.RoleBilling: {
 		permDashboard,
 		permCustomersView, permCustomersEdit, permCustomersCredit,
-		permInvoicesView, permInvoicesManage,
+		permInvoicesView, permInvoicesManage, permCreditNotesView,
 		permCatalogView, permServicesView, permAuditView,
 	},
 	store.RoleSupport: {

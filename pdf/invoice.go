@@ -84,30 +84,89 @@ const (
 // Invoice renders d as a PDF. Long invoices continue on further pages, each starting with
 // the seller, invoice number and the table's column headings.
 func Invoice(d InvoiceDoc) ([]byte, error) {
+	return renderDocument(d.document())
+}
+
+// document is what the renderer prints: invoices and credit notes share the layout (header,
+// parties and dates, lines table, totals, notes) and differ in title, dates and totals.
+type document struct {
+	title    string // "Invoice", "Credit note"
+	number   string
+	issuedAt time.Time
+	meta     [][2]string // label and value, printed right of the parties
+	status   billing.Status
+	seller   Party
+	buyer    Party
+	currency string
+	intro    string // printed above the lines table, e.g. "Credits invoice INV-1001"
+	lines    []DocLine
+	totals   []totalRow
+	reverse  bool
+	notes    []string
+}
+
+type totalRow struct {
+	label  string
+	amount billing.Money
+	strong bool
+	rule   bool // a line above it: the total
+}
+
+func (d InvoiceDoc) document() document {
+	issued := "not issued"
+	if !d.IssuedAt.IsZero() {
+		issued = date(d.IssuedAt)
+	}
+	rows := []totalRow{{label: "Subtotal", amount: d.Subtotal}}
+	if !d.Discount.IsZero() {
+		rows = append(rows, totalRow{label: "Discount", amount: d.Discount})
+	}
+	for _, t := range d.Taxes {
+		rows = append(rows, totalRow{label: t.Label, amount: t.Amount})
+	}
+	if !d.Credit.IsZero() {
+		rows = append(rows, totalRow{label: "Credit applied", amount: d.Credit})
+	}
+	rows = append(rows, totalRow{label: "Total", amount: d.Total, strong: true, rule: true}, totalRow{label: "Amount paid", amount: d.Paid})
+	if !d.Refunded.IsZero() {
+		rows = append(rows, totalRow{label: "Refunded", amount: d.Refunded})
+	}
+	rows = append(rows, totalRow{label: "Amount due", amount: d.Due, strong: true})
+	return document{
+		title: "Invoice", number: d.Number, issuedAt: d.IssuedAt, status: d.Status, seller: d.Seller, buyer: d.Buyer,
+		currency: d.Currency, lines: d.Lines, totals: rows, reverse: d.ReverseCharge, notes: d.Notes,
+		meta: [][2]string{{"Invoice number", d.Number}, {"Issue date", issued}, {"Due date", date(d.DueAt)}},
+	}
+}
+
+// renderDocument draws a document and returns the PDF.
+func renderDocument(d document) ([]byte, error) {
+	what := strings.ToLower(d.title) + " " + d.number
 	r, err := newRenderer(d)
 	if err != nil {
-		return nil, fmt.Errorf("render invoice %s: %w", d.Number, err)
+		return nil, fmt.Errorf("render %s: %w", what, err)
 	}
 	r.newPage()
 	r.parties()
+	r.intro()
 	r.table()
 	r.totals()
 	r.notes()
 	if r.err != nil {
-		return nil, fmt.Errorf("render invoice %s: %w", d.Number, r.err)
+		return nil, fmt.Errorf("render %s: %w", what, r.err)
 	}
 	out, err := r.pdf.GetBytesPdfReturnErr()
 	if err != nil {
-		return nil, fmt.Errorf("write invoice %s: %w", d.Number, err)
+		return nil, fmt.Errorf("write %s: %w", what, err)
 	}
 	return out, nil
 }
 
-// renderer draws one invoice top to bottom; the first drawing error is kept in err and makes
+// renderer draws one document top to bottom; the first drawing error is kept in err and makes
 // the rest no-ops, so the layout code reads as a sequence of steps.
 type renderer struct {
 	pdf          gopdf.GoPdf
-	doc          InvoiceDoc
+	doc          document
 	page         int
 	y            float64
 	logo         gopdf.ImageHolder
@@ -115,11 +174,11 @@ type renderer struct {
 	err          error
 }
 
-func newRenderer(d InvoiceDoc) (*renderer, error) {
+func newRenderer(d document) (*renderer, error) {
 	r := &renderer{doc: d}
 	r.pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
 	r.pdf.SetCompressLevel(zlib.BestSpeed) // mailed with every invoice: speed over a few kilobytes
-	r.pdf.SetInfo(gopdf.PdfInfo{Title: "Invoice " + d.Number, Author: d.Seller.Name, CreationDate: d.IssuedAt})
+	r.pdf.SetInfo(gopdf.PdfInfo{Title: d.title + " " + d.number, Author: d.seller.Name, CreationDate: d.issuedAt})
 	for name, file := range map[string]string{"sans": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf"} {
 		data, err := fonts.ReadFile("fonts/" + file)
 		if err != nil {
@@ -129,12 +188,12 @@ func newRenderer(d InvoiceDoc) (*renderer, error) {
 			return nil, fmt.Errorf("load font %s: %w", file, err)
 		}
 	}
-	if len(d.Seller.Logo) > 0 {
-		cfg, err := png.DecodeConfig(bytes.NewReader(d.Seller.Logo))
+	if len(d.seller.Logo) > 0 {
+		cfg, err := png.DecodeConfig(bytes.NewReader(d.seller.Logo))
 		if err != nil {
 			return nil, fmt.Errorf("seller logo: %w", err)
 		}
-		if r.logo, err = gopdf.ImageHolderByBytes(d.Seller.Logo); err != nil {
+		if r.logo, err = gopdf.ImageHolderByBytes(d.seller.Logo); err != nil {
 			return nil, fmt.Errorf("seller logo: %w", err)
 		}
 		// Fit into 160×48 pt, keeping the aspect ratio.
@@ -145,18 +204,18 @@ func newRenderer(d InvoiceDoc) (*renderer, error) {
 }
 
 // newPage starts a page with the header every page carries: logo or seller name on the
-// left, "Invoice <number>" and the page number on the right.
+// left, "<title> <number>" (e.g. "Invoice INV-1001") and the page number on the right.
 func (r *renderer) newPage() {
 	r.pdf.AddPage()
 	r.page++
 	y := margin
 	if r.logo != nil {
 		r.check(r.pdf.ImageByHolder(r.logo, margin, y, &gopdf.Rect{W: r.logoW, H: r.logoH}))
-		r.text(margin, y+r.logoH+4, "bold", 11, r.doc.Seller.Name)
+		r.text(margin, y+r.logoH+4, "bold", 11, r.doc.seller.Name)
 	} else {
-		r.text(margin, y, "bold", 16, r.doc.Seller.Name)
+		r.text(margin, y, "bold", 16, r.doc.seller.Name)
 	}
-	r.textRight(right, y, "bold", 18, "Invoice "+r.doc.Number)
+	r.textRight(right, y, "bold", 18, r.doc.title+" "+r.doc.number)
 	r.color(110)
 	r.textRight(right, y+24, "sans", 9, fmt.Sprintf("Page %d", r.page))
 	r.color(0)
@@ -171,17 +230,13 @@ func (r *renderer) newPage() {
 
 // parties prints the seller and buyer blocks, the dates and the status stamp.
 func (r *renderer) parties() {
-	s, b := r.doc.Seller, r.doc.Buyer
+	s, b := r.doc.seller, r.doc.buyer
 	top := r.y
 	seller := r.block(margin, top, "From", append(append([]string{s.Name}, s.Address...), s.Country), "Tax ID", s.TaxID)
 	buyer := r.block(220, top, "Bill to", append(append([]string{b.Name, b.Company}, b.Address...), b.Country), "VAT ID", b.TaxID)
 
 	x, y := 400.0, top
-	issued := "not issued"
-	if !r.doc.IssuedAt.IsZero() {
-		issued = date(r.doc.IssuedAt)
-	}
-	for _, kv := range [][2]string{{"Invoice number", r.doc.Number}, {"Issue date", issued}, {"Due date", date(r.doc.DueAt)}} {
+	for _, kv := range r.doc.meta {
 		r.color(110)
 		r.text(x, y, "sans", 8, kv[0])
 		r.color(0)
@@ -219,12 +274,12 @@ func (r *renderer) block(x, y float64, title string, lines []string, idLabel, id
 
 // stamp prints the status in a coloured box right-aligned at y and returns where it ends.
 func (r *renderer) stamp(y float64) float64 {
-	label := strings.ToUpper(strings.ReplaceAll(string(r.doc.Status), "_", " "))
+	label := strings.ToUpper(strings.ReplaceAll(string(r.doc.status), "_", " "))
 	if label == "" {
 		return y
 	}
 	red, green, blue := uint8(110), uint8(110), uint8(110)
-	switch r.doc.Status {
+	switch r.doc.status {
 	case billing.StatusPaid:
 		red, green, blue = 20, 130, 60
 	case billing.StatusUnpaid:
@@ -242,10 +297,19 @@ func (r *renderer) stamp(y float64) float64 {
 	return y + 24
 }
 
+// intro prints the document's one-line introduction above the lines table, if it has one.
+func (r *renderer) intro() {
+	if r.doc.intro == "" {
+		return
+	}
+	r.text(margin, r.y, "bold", 10, r.doc.intro)
+	r.y += lineH + 8
+}
+
 // table prints the lines, continuing on a new page (with the headings again) when full.
 func (r *renderer) table() {
 	r.tableHeading()
-	for _, l := range r.doc.Lines {
+	for _, l := range r.doc.lines {
 		r.font("sans", 9)
 		desc, err := r.pdf.SplitTextWithWordWrap(l.Description, descW)
 		if err != nil || len(desc) == 0 {
@@ -276,39 +340,19 @@ func (r *renderer) tableHeading() {
 	r.pdf.RectFromUpperLeftWithStyle(margin, r.y, right-margin, 18, "F")
 	r.text(margin+4, r.y+4, "bold", 9, "Description")
 	r.text(kindX, r.y+4, "bold", 9, "Kind")
-	r.textRight(right-4, r.y+4, "bold", 9, "Amount ("+r.doc.Currency+")")
+	r.textRight(right-4, r.y+4, "bold", 9, "Amount ("+r.doc.currency+")")
 	r.y += 20
 }
 
 // totals prints the figures under the table, right-aligned, on a new page if they do not fit.
 func (r *renderer) totals() {
-	type row struct {
-		label  string
-		amount billing.Money
-		strong bool
-	}
-	rows := []row{{"Subtotal", r.doc.Subtotal, false}}
-	if !r.doc.Discount.IsZero() {
-		rows = append(rows, row{"Discount", r.doc.Discount, false})
-	}
-	for _, t := range r.doc.Taxes {
-		rows = append(rows, row{t.Label, t.Amount, false})
-	}
-	if !r.doc.Credit.IsZero() {
-		rows = append(rows, row{"Credit applied", r.doc.Credit, false})
-	}
-	rows = append(rows, row{"Total", r.doc.Total, true}, row{"Amount paid", r.doc.Paid, false})
-	if !r.doc.Refunded.IsZero() {
-		rows = append(rows, row{"Refunded", r.doc.Refunded, false})
-	}
-	rows = append(rows, row{"Amount due", r.doc.Due, true})
-
+	rows := r.doc.totals
 	if r.y+float64(len(rows))*16+8 > bottom {
 		r.newPage()
 	}
 	labelX := 330.0
 	for _, rw := range rows {
-		if rw.label == "Total" {
+		if rw.rule {
 			r.pdf.SetLineWidth(0.8)
 			r.pdf.Line(labelX, r.y, right, r.y)
 			r.y += 4
@@ -327,10 +371,10 @@ func (r *renderer) totals() {
 // notes prints the reverse-charge statement and any other notes.
 func (r *renderer) notes() {
 	var notes []string
-	if r.doc.ReverseCharge {
+	if r.doc.reverse {
 		notes = append(notes, reverseChargeText)
 	}
-	for _, n := range r.doc.Notes {
+	for _, n := range r.doc.notes {
 		if n != billing.ReverseChargeNote { // billing adds it with ReverseCharge; printed above in full
 			notes = append(notes, n)
 		}

@@ -63,11 +63,45 @@ func Buyer(ctx context.Context, st *store.Store, customerID int64) (Party, error
 	return b, nil
 }
 
-// ForInvoice renders a stored invoice for its customer.
+// PartyOf is a buyer recorded on an invoice or credit note, as printed.
+func PartyOf(b store.Buyer) Party {
+	return Party{Name: b.Name, Company: b.Company, Address: b.Address, Country: b.Country, TaxID: b.VATID}
+}
+
+// ForInvoice renders a stored invoice for its customer, naming the buyer as the invoice recorded
+// them when it was issued; invoices issued before buyers were recorded name the current profile.
 func ForInvoice(ctx context.Context, st *store.Store, inv store.Invoice, seller Party) ([]byte, error) {
-	buyer, err := Buyer(ctx, st, inv.CustomerID)
-	if err != nil {
-		return nil, fmt.Errorf("invoice %s buyer: %w", inv.Number, err)
+	var buyer Party
+	if inv.Buyer != nil {
+		buyer = PartyOf(*inv.Buyer)
+	} else {
+		var err error
+		if buyer, err = Buyer(ctx, st, inv.CustomerID); err != nil {
+			return nil, fmt.Errorf("invoice %s buyer: %w", inv.Number, err)
+		}
 	}
 	return Invoice(FromStore(inv, seller, buyer))
+}
+
+// FromCreditNote builds the document for a stored credit note: tax lines become the totals' tax
+// rows, every other line goes in the lines table.
+func FromCreditNote(cn store.CreditNote, seller Party) CreditNoteDoc {
+	d := CreditNoteDoc{
+		Number: cn.Number, InvoiceNumber: cn.InvoiceNumber, IssuedAt: cn.IssuedAt, Reason: cn.Reason.Label(),
+		Seller: seller, Buyer: PartyOf(cn.Buyer), Currency: cn.Currency,
+		Subtotal: cn.Subtotal, Total: cn.Total, CreditAmount: cn.CreditAmount, ReverseCharge: cn.ReverseCharge,
+	}
+	for _, l := range cn.Lines {
+		if l.Kind == billing.LineTax {
+			d.Taxes = append(d.Taxes, DocTax{Label: l.Description, Amount: l.Amount})
+			continue
+		}
+		d.Lines = append(d.Lines, DocLine{Description: l.Description, Kind: l.Kind, Amount: l.Amount})
+	}
+	return d
+}
+
+// ForCreditNote renders a stored credit note.
+func ForCreditNote(cn store.CreditNote, seller Party) ([]byte, error) {
+	return CreditNote(FromCreditNote(cn, seller))
 }

@@ -219,9 +219,13 @@ func (p *Pricer) build(ctx context.Context, customerID int64, currency string, i
 	in := billing.InvoiceInput{Currency: currency, Items: items,
 		CouponContext: billing.CouponContext{Now: now, CustomerID: customerID, Usage: map[string]billing.CouponUse{}}}
 	for _, code := range codes {
-		c, err := p.Store.CouponByCode(ctx, code)
+		lookup := p.Store.CouponByCode // a new redemption: retired coupons are not found
+		if cycles != nil {
+			lookup = p.Store.GrantedCoupon // granted already: it keeps running after retirement
+		}
+		c, err := lookup(ctx, code)
 		if errors.Is(err, store.ErrNotFound) && cycles != nil {
-			continue // retired after it was granted: a running discount stops
+			continue // deleted from the database: nothing left to apply
 		}
 		if err != nil {
 			return Quote{}, fmt.Errorf("coupon %s: %w", code, err)

@@ -189,3 +189,33 @@ func TestPlanChangeUpgradeInvoicesAndDowngradeCredits(t *testing.T) {
 		t.Fatalf("change to a retired product: %v", err)
 	}
 }
+
+func TestRetiredCouponKeepsDiscountingRenewalsButCannotBeRedeemed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	start := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
+	sub := placeAndActivate(t, f, start) // TEN granted: 10% for 3 cycles
+	c, err := f.s.CouponByCode(ctx, "TEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.RetireCoupon(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	q, err := f.p.Renewal(ctx, sub, sub.PeriodEnd.Time, billing.Monthly.NextDue(sub.PeriodEnd.Time), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10.00 less 10% = 9.00, VAT 20% = 1.80: 10.80, as the admin page promises.
+	if d := q.Lines(billing.LineDiscount); len(d) != 1 || d[0].Amount != eur(-100) || q.Total() != eur(1080) {
+		t.Fatalf("renewal after retiring TEN: discount lines %+v, total %s; want one EUR -1.00 line and EUR 10.80", d, q.Total())
+	}
+	if len(q.Redeems) != 0 {
+		t.Fatalf("renewal redeems %v; a granted coupon is never redeemed again", q.Redeems)
+	}
+	_, _, err = f.p.Order(ctx, pricing.OrderRequest{CustomerID: f.customer.ID, ProductID: f.small.ID, Cycle: billing.Monthly,
+		Currency: "EUR", CouponCode: "TEN", Now: start})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("new order with the retired TEN: err = %v; want ErrNotFound (no new redemptions)", err)
+	}
+}

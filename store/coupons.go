@@ -110,6 +110,18 @@ func (s *Store) CouponByCode(ctx context.Context, code string) (Coupon, error) {
 	return row.coupon(), nil
 }
 
+// GrantedCoupon loads a coupon by its code whether or not it is retired: the rules of a discount
+// already granted on a subscription, which keeps running after the coupon is retired (as at
+// Stripe, where deleting a coupon only stops new redemptions).
+func (s *Store) GrantedCoupon(ctx context.Context, code string) (Coupon, error) {
+	var row couponRow
+	if err := s.db.GetContext(ctx, &row, `SELECT `+couponColumns+` FROM coupons WHERE code = $1`,
+		NormalizeCouponCode(code)); err != nil {
+		return Coupon{}, notFound(err, fmt.Sprintf("coupon %q", code))
+	}
+	return row.coupon(), nil
+}
+
 // RetireCoupon stops a coupon being redeemed; discounts already granted keep running.
 func (s *Store) RetireCoupon(ctx context.Context, id int64) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE coupons SET retired = true WHERE id = $1`, id)
@@ -123,6 +135,7 @@ func (s *Store) RetireCoupon(ctx context.Context, id int64) error {
 }
 
 // CouponUsage is the redemption counters billing checks a coupon against for one customer.
+// Redemptions released by cancelling the unpaid invoice that made them do not count.
 func (s *Store) CouponUsage(ctx context.Context, code string, customerID int64) (billing.CouponUse, error) {
 	var counts struct {
 		Uses int `db:"uses"`
@@ -130,7 +143,7 @@ func (s *Store) CouponUsage(ctx context.Context, code string, customerID int64) 
 	}
 	err := s.db.GetContext(ctx, &counts, `
 		SELECT count(*) AS uses, count(*) FILTER (WHERE r.customer_id = $2) AS mine
-		FROM coupon_redemptions r JOIN coupons c ON c.id = r.coupon_id WHERE c.code = $1`, NormalizeCouponCode(code), customerID)
+		FROM coupon_redemptions r JOIN coupons c ON c.id = r.coupon_id WHERE c.code = $1 AND r.released_at IS NULL`, NormalizeCouponCode(code), customerID)
 	if err != nil {
 		return billing.CouponUse{}, fmt.Errorf("usage of coupon %s: %w", code, err)
 	}

@@ -20,6 +20,7 @@ type CreditEntry struct {
 	Kind           billing.CreditKind
 	Amount         billing.Money
 	InvoiceID      sql.NullInt64
+	CreditNoteID   sql.NullInt64 // the credit note that gave it (kind credit_note)
 	Note           string
 	CreatedBy      string
 	IdempotencyKey string
@@ -35,6 +36,7 @@ type CreditChange struct {
 	CustomerID     int64
 	Amount         billing.Money
 	InvoiceID      int64 // 0 when not tied to an invoice
+	CreditNoteID   int64 // the credit note giving the credit; only for kind credit_note
 	Note           string
 	CreatedBy      string // required: workflow id, request id or "admin:3"
 	IdempotencyKey string // required: a retry with the same key returns the first entry
@@ -47,17 +49,18 @@ type creditRow struct {
 	Amount         int64         `db:"amount"`
 	Kind           string        `db:"kind"`
 	InvoiceID      sql.NullInt64 `db:"invoice_id"`
+	CreditNoteID   sql.NullInt64 `db:"credit_note_id"`
 	Note           string        `db:"note"`
 	CreatedBy      string        `db:"created_by"`
 	IdempotencyKey string        `db:"idempotency_key"`
 	CreatedAt      time.Time     `db:"created_at"`
 }
 
-const creditColumns = `id, customer_id, currency, amount, kind, invoice_id, note, created_by, idempotency_key, created_at`
+const creditColumns = `id, customer_id, currency, amount, kind, invoice_id, credit_note_id, note, created_by, idempotency_key, created_at`
 
 func (r creditRow) entry() CreditEntry {
 	return CreditEntry{ID: r.ID, CustomerID: r.CustomerID, Kind: billing.CreditKind(r.Kind),
-		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, InvoiceID: r.InvoiceID, Note: r.Note,
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, InvoiceID: r.InvoiceID, CreditNoteID: r.CreditNoteID, Note: r.Note,
 		CreatedBy: r.CreatedBy, IdempotencyKey: r.IdempotencyKey, CreatedAt: r.CreatedAt}
 }
 
@@ -169,14 +172,19 @@ func recordCreditTx(ctx context.Context, tx *sqlx.Tx, kind billing.CreditKind, c
 				return fmt.Errorf("credit balance of customer %d: %w", c.CustomerID, err)
 			}
 		}
-		if err := ledger.Record(billing.CreditEntry{Kind: kind, Amount: signed, Note: c.Note}); err != nil {
+		checked := kind
+		if kind == billing.CreditNoteKind { // credit a credit note gives is a grant, checked as one
+			checked = billing.CreditAdd
+		}
+		if err := ledger.Record(billing.CreditEntry{Kind: checked, Amount: signed, Note: c.Note}); err != nil {
 			return fmt.Errorf("credit for customer %d: %w", c.CustomerID, err)
 		}
 		var row creditRow
 		err = tx.GetContext(ctx, &row, `
-			INSERT INTO credit_ledger (customer_id, currency, amount, kind, invoice_id, note, created_by, idempotency_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+creditColumns,
-			c.CustomerID, signed.Currency, signed.Amount, string(kind), optionalID(c.InvoiceID), c.Note, c.CreatedBy, c.IdempotencyKey)
+			INSERT INTO credit_ledger (customer_id, currency, amount, kind, invoice_id, credit_note_id, note, created_by, idempotency_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+creditColumns,
+			c.CustomerID, signed.Currency, signed.Amount, string(kind), optionalID(c.InvoiceID), optionalID(c.CreditNoteID), c.Note,
+			c.CreatedBy, c.IdempotencyKey)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("credit key %q used for another customer or currency: %w", c.IdempotencyKey, ErrConflict)
 		}

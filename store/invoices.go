@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,8 +27,64 @@ var ErrInvoiceState = errors.New("invoice status does not allow this")
 // is not the amount due.
 var ErrNotAmountDue = errors.New("payment is not the amount due")
 
+// ErrCouponUnavailable means a coupon could not be redeemed when the invoice was saved: it was
+// retired, or its uses (or this customer's one use) went to other orders after pricing. The
+// error also wraps billing.ErrCouponExhausted, so callers that price again on it keep working.
+var ErrCouponUnavailable = errors.New("coupon no longer available")
+
 // DefaultSeries is the invoice numbering series used when NewInvoice.Series is empty.
 const DefaultSeries = "default"
+
+// Buyer is the customer as an invoice or credit note names them, copied from the account when
+// the document is issued so a later change of address or VAT id does not rewrite it.
+type Buyer struct {
+	Name    string   `json:"name"`
+	Company string   `json:"company,omitempty"`
+	Address []string `json:"address,omitempty"` // one printed line each
+	Country string   `json:"country,omitempty"` // ISO 3166-1 alpha-2
+	VATID   string   `json:"vat_id,omitempty"`
+}
+
+// Value stores the buyer as a jsonb object.
+func (b Buyer) Value() (driver.Value, error) { return json.Marshal(b) }
+
+// Scan reads a jsonb buyer; NULL leaves b unchanged.
+func (b *Buyer) Scan(src any) error { return scanJSON(src, b, "Buyer") }
+
+// buyerSnapshot reads the customer's name, company, address and VAT id as they are now.
+func buyerSnapshot(ctx context.Context, q sqlx.QueryerContext, customerID int64) (Buyer, error) {
+	var row struct {
+		Name     string `db:"name"`
+		Company  string `db:"company"`
+		Address1 string `db:"address1"`
+		Address2 string `db:"address2"`
+		City     string `db:"city"`
+		State    string `db:"state"`
+		Postcode string `db:"postcode"`
+		Country  string `db:"country"`
+		VATID    string `db:"vat_id"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, `
+		SELECT u.name, COALESCE(c.company, '') AS company, COALESCE(c.address1, '') AS address1,
+		       COALESCE(c.address2, '') AS address2, COALESCE(c.city, '') AS city, COALESCE(c.state, '') AS state,
+		       COALESCE(c.postcode, '') AS postcode, COALESCE(c.country, '') AS country, COALESCE(c.vat_id, '') AS vat_id
+		FROM users u LEFT JOIN customer_profiles c ON c.user_id = u.id WHERE u.id = $1`, customerID)
+	if err != nil {
+		return Buyer{}, notFound(err, fmt.Sprintf("buyer %d", customerID))
+	}
+	b := Buyer{Name: row.Name, Company: strings.TrimSpace(row.Company), Country: row.Country, VATID: strings.TrimSpace(row.VATID)}
+	for _, l := range []string{row.Address1, row.Address2, strings.Join([]string{strings.TrimSpace(row.Postcode), strings.TrimSpace(row.City)}, " "), row.State} {
+		if l = strings.TrimSpace(l); l != "" {
+			b.Address = append(b.Address, l)
+		}
+	}
+	return b, nil
+}
+
+// BuyerOf is the customer as a document issued now would name them.
+func (s *Store) BuyerOf(ctx context.Context, customerID int64) (Buyer, error) {
+	return buyerSnapshot(ctx, s.db, customerID)
+}
 
 // Invoice is a stored invoice with its lines and the figures derived from them.
 type Invoice struct {
@@ -56,6 +114,9 @@ type Invoice struct {
 	// ChargingKey is the idempotency key of a saved-method charge in flight, since ChargingSince.
 	ChargingKey   string       `db:"charging_key"`
 	ChargingSince sql.NullTime `db:"charging_since"`
+	// Buyer is the customer as they were when the invoice was issued; nil for invoices issued
+	// before buyers were recorded (print the current profile) and for drafts.
+	Buyer *Buyer `db:"buyer"`
 
 	Lines  []billing.Line `db:"-"`
 	Totals InvoiceTotals  `db:"-"`
@@ -116,7 +177,7 @@ type NewInvoice struct {
 
 const invoiceColumns = `id, number, series, seq, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
 	paid_at, cancelled_at, created_by, idempotency_key, subscription_id, service_id, created_at, updated_at,
-	pending_payment_gateway, pending_payment_ref, pending_payment_since, charging_key, charging_since`
+	pending_payment_gateway, pending_payment_ref, pending_payment_since, charging_key, charging_since, buyer`
 
 // CreateInvoice numbers and inserts an invoice with its lines in one transaction. The number
 // is taken from the series row under FOR UPDATE, so concurrent creations are numbered one
@@ -180,8 +241,13 @@ func insertInvoiceTx(ctx context.Context, tx *sqlx.Tx, in NewInvoice) (int64, er
 	if _, err := tx.ExecContext(ctx, `UPDATE invoice_sequences SET next_number = next_number + 1 WHERE series = $1`, in.Series); err != nil {
 		return 0, fmt.Errorf("advance invoice series %q: %w", in.Series, err)
 	}
-	status, issued := billing.StatusDraft, sql.NullTime{}
+	status, issued, buyer := billing.StatusDraft, sql.NullTime{}, (*Buyer)(nil)
 	if !in.Draft {
+		b, err := buyerSnapshot(ctx, tx, in.CustomerID)
+		if err != nil {
+			return 0, fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
+		}
+		buyer = &b
 		st, err := settle(in.Currency, in.Lines, true, nil, nil)
 		if err != nil {
 			return 0, fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
@@ -194,11 +260,11 @@ func insertInvoiceTx(ctx context.Context, tx *sqlx.Tx, in NewInvoice) (int64, er
 	}
 	err := tx.GetContext(ctx, &id, `
 		INSERT INTO invoices (series, seq, number, customer_id, currency, status, reverse_charge, notes, issued_at, due_at,
-		                      paid_at, created_by, idempotency_key, subscription_id, service_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		                      paid_at, created_by, idempotency_key, subscription_id, service_id, buyer)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		in.Series, seq.Next, fmt.Sprintf("%s%d", seq.Prefix, seq.Next), in.CustomerID, in.Currency, string(status),
 		in.ReverseCharge, JSONList(in.Notes), issued, in.DueAt, paidAt, in.CreatedBy, in.IdempotencyKey,
-		optionalID(in.SubscriptionID), optionalID(in.ServiceID))
+		optionalID(in.SubscriptionID), optionalID(in.ServiceID), buyer)
 	if err != nil {
 		return 0, fmt.Errorf("create invoice for customer %d: %w", in.CustomerID, err)
 	}
@@ -221,17 +287,52 @@ func insertInvoiceTx(ctx context.Context, tx *sqlx.Tx, in NewInvoice) (int64, er
 		}
 	}
 	for _, code := range in.Redeems {
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO coupon_redemptions (coupon_id, customer_id, invoice_id, subscription_id)
-			SELECT id, $2, $3, $4 FROM coupons WHERE code = $1`, code, in.CustomerID, id, optionalID(in.SubscriptionID))
-		if err != nil {
-			return 0, fmt.Errorf("redeem coupon %s on invoice %d: %w", code, id, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return 0, fmt.Errorf("redeem coupon %s: %w", code, ErrNotFound)
+		if err := redeemCouponTx(ctx, tx, code, in.CustomerID, id, in.SubscriptionID); err != nil {
+			return 0, err
 		}
 	}
 	return id, nil
+}
+
+// redeemCouponTx records that invoice id redeems code, holding the coupon row FOR UPDATE while it
+// counts the live (unreleased) redemptions, so MaxUses and once-per-customer hold however many
+// checkouts commit at once; pricing's earlier check only decides what to show. A retired coupon
+// or one with no use left for this customer is ErrCouponUnavailable.
+func redeemCouponTx(ctx context.Context, tx *sqlx.Tx, code string, customerID, invoiceID, subscriptionID int64) error {
+	var c struct {
+		ID              int64 `db:"id"`
+		MaxUses         int   `db:"max_uses"`
+		OncePerCustomer bool  `db:"once_per_customer"`
+		Retired         bool  `db:"retired"`
+	}
+	if err := tx.GetContext(ctx, &c, `SELECT id, max_uses, once_per_customer, retired FROM coupons WHERE code = $1 FOR UPDATE`,
+		NormalizeCouponCode(code)); err != nil {
+		return notFound(err, fmt.Sprintf("redeem coupon %s", code))
+	}
+	if c.Retired {
+		return fmt.Errorf("coupon %s is retired: %w (%w)", code, ErrCouponUnavailable, billing.ErrCouponExhausted)
+	}
+	var used struct {
+		Uses int `db:"uses"`
+		Mine int `db:"mine"`
+	}
+	if err := tx.GetContext(ctx, &used, `
+		SELECT count(*) AS uses, count(*) FILTER (WHERE customer_id = $2) AS mine
+		FROM coupon_redemptions WHERE coupon_id = $1 AND released_at IS NULL`, c.ID, customerID); err != nil {
+		return fmt.Errorf("count redemptions of coupon %s: %w", code, err)
+	}
+	if c.MaxUses > 0 && used.Uses >= c.MaxUses {
+		return fmt.Errorf("coupon %s used %d of %d times: %w (%w)", code, used.Uses, c.MaxUses, ErrCouponUnavailable, billing.ErrCouponExhausted)
+	}
+	if c.OncePerCustomer && used.Mine > 0 {
+		return fmt.Errorf("coupon %s already used by customer %d: %w (%w)", code, customerID, ErrCouponUnavailable, billing.ErrCouponExhausted)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO coupon_redemptions (coupon_id, customer_id, invoice_id, subscription_id) VALUES ($1, $2, $3, $4)`,
+		c.ID, customerID, invoiceID, optionalID(subscriptionID)); err != nil {
+		return fmt.Errorf("redeem coupon %s on invoice %d: %w", code, invoiceID, err)
+	}
+	return nil
 }
 
 func (in NewInvoice) validate() error {
@@ -515,7 +616,11 @@ func updateSettlement(ctx context.Context, tx *sqlx.Tx, inv Invoice, pays []Paym
 }
 
 // CancelInvoice withdraws a draft or unpaid invoice that has no payments; it keeps its number.
-// Cancelling a cancelled invoice is a no-op; any other status gives ErrInvoiceState.
+// In the same transaction it gives back what the invoice took: account credit applied to it
+// returns to the customer through a credit note (reason invoice_cancelled), and the coupon uses
+// it redeemed are released. Cancelling a cancelled invoice is a no-op, so all of that happens
+// once however often (or however concurrently) it is cancelled; any other status gives
+// ErrInvoiceState.
 func (s *Store) CancelInvoice(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		inv, pays, _, err := lockedInvoice(ctx, tx, id)
@@ -531,8 +636,39 @@ func (s *Store) CancelInvoice(ctx context.Context, id int64) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET status = 'cancelled', cancelled_at = now(), updated_at = now() WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("cancel invoice %s: %w", inv.Number, err)
 		}
+		if err := returnAppliedCreditTx(ctx, tx, inv); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE coupon_redemptions SET released_at = now() WHERE invoice_id = $1 AND released_at IS NULL`, id); err != nil {
+			return fmt.Errorf("release coupons of invoice %s: %w", inv.Number, err)
+		}
 		return nil
 	})
+}
+
+// returnAppliedCreditTx issues the credit note that gives back the account credit a cancelled
+// invoice took from the ledger (its "use" entries, which its credit line shows). Its key is per
+// invoice, so the credit returns once.
+func returnAppliedCreditTx(ctx context.Context, tx *sqlx.Tx, inv Invoice) error {
+	var taken int64
+	if err := tx.GetContext(ctx, &taken, `SELECT COALESCE(-SUM(amount), 0)::bigint FROM credit_ledger
+		WHERE invoice_id = $1 AND kind = 'use' AND currency = $2`, inv.ID, inv.Currency); err != nil {
+		return fmt.Errorf("credit applied to invoice %s: %w", inv.Number, err)
+	}
+	if taken <= 0 {
+		return nil
+	}
+	back := billing.Money{Amount: taken, Currency: inv.Currency}
+	_, err := issueCreditNoteTx(ctx, tx, NewCreditNote{
+		CustomerID: inv.CustomerID, InvoiceID: inv.ID, Currency: inv.Currency, Reason: billing.CreditNoteInvoiceCancelled,
+		Lines: []billing.Line{{Kind: billing.LineCredit,
+			Description: fmt.Sprintf("Account credit applied to %s returned", inv.Number), Amount: back}},
+		CreditAmount: back, IdempotencyKey: fmt.Sprintf("invoice-cancelled:%d", inv.ID), CreatedBy: "cancel:" + inv.Number,
+	})
+	if err != nil {
+		return fmt.Errorf("return credit applied to invoice %s: %w", inv.Number, err)
+	}
+	return nil
 }
 
 func optionalID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }

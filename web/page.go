@@ -358,10 +358,11 @@ type AccountInvoices struct{ Invoices []InvoiceRow }
 
 // AccountInvoice is the view of "account_invoice".
 type AccountInvoice struct {
-	Invoice InvoiceRow
-	Lines   []InvoiceLineRow
-	Totals  []InvoiceTotalRow
-	Notes   []string
+	Invoice     InvoiceRow
+	Lines       []InvoiceLineRow
+	Totals      []InvoiceTotalRow
+	Notes       []string
+	CreditNotes []CreditNoteRow // the credit notes that amend it
 }
 
 // AdminInvoices is the view of "admin_invoices"; Filter is the status shown ("" for all).
@@ -389,4 +390,6 @@ type AdminInvoice struct {
 	// Nonce makes the refund and credit forms idempotent: a double submission is one action.
 	Nonce          string
 	SubscriptionID int64
+	// CreditNotes amend the invoice; listed when the viewer may see credit notes.
+	CreditNotes []CreditNoteRow
 }

@@ -62,6 +62,12 @@ var pages = map[string]pageSpec{
 	"admin_invoices":   {layout: "admin", view: viewOf[AdminInvoices]()},
 	"admin_invoice":    {layout: "admin", view: viewOf[AdminInvoice]()},
 
+	// Credit notes: the customer's list and detail, the admin list and detail (creditnote_pages.go).
+	"account_credit_notes": {layout: "portal", view: viewOf[AccountCreditNotes]()},
+	"account_credit_note":  {layout: "portal", view: viewOf[AccountCreditNote]()},
+	"admin_credit_notes":   {layout: "admin", view: viewOf[AdminCreditNotes]()},
+	"admin_credit_note":    {layout: "admin", view: viewOf[AdminCreditNote]()},
+
 	// Checkout and the customer's subscriptions and payment methods (billing_pages.go).
 	"order_catalog":           {layout: "marketing", view: viewOf[OrderCatalog]()},
 	"order_configure":         {layout: "portal", view: viewOf[OrderConfigure]()},

@@ -176,7 +176,7 @@ func allPerms(granted bool) map[string]bool {
 	m := map[string]bool{}
 	for _, p := range []string{"dashboard", "customers.view", "customers.edit", "customers.credit", "customers.notes",
 		"customers.impersonate", "invoices.view", "invoices.manage", "services.view", "services.operate",
-		"services.manage", "catalog.view", "catalog.edit", "panels", "audit.view", "staff.manage"} {
+		"services.manage", "catalog.view", "catalog.edit", "panels", "audit.view", "staff.manage", "creditnotes.view"} {
 		m[p] = granted
 	}
 	return m

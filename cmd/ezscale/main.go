@@ -37,6 +37,9 @@ Usage:
                                    store the daily metric snapshots of past days
   ezscale ops provisioning list|retry|abandon <service-id>
                                    find and fix failed provisioning
+  ezscale ops reconcile --from YYYY-MM-DD --to YYYY-MM-DD [--gateway NAME]
+                                   compare each gateway's charges and refunds with the ledger
+                                   and list every difference (exit status 1 when any)
   ezscale version                  print the version
   ezscale help                     this text and the configuration variables
 
