@@ -143,7 +143,9 @@ func newConsJourney(r *rand.Rand, fail func(string, ...any)) *consJourney {
 	return j
 }
 
-func (j *consJourney) logf(format string, args ...any) { j.log = append(j.log, fmt.Sprintf(format, args...)) }
+func (j *consJourney) logf(format string, args ...any) {
+	j.log = append(j.log, fmt.Sprintf(format, args...))
+}
 
 func (j *consJourney) describe() string {
 	return fmt.Sprintf("%s cycle %d month(s), plans %v, setup %v (taxable %v), coupons %+v, tax rules %+v ctx %+v, ordered %s\n  %s",
