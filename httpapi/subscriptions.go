@@ -340,8 +340,7 @@ func (s *server) planChangePreview(w http.ResponseWriter, r *http.Request) {
 		v.Lines, v.Totals = quoteLines(ch.Quote.Invoice)
 		v.Total = money(ch.Quote.Total())
 	} else if pr.Net.IsNegative() {
-		credited, _ := pr.Net.Neg()
-		v.Credited = money(credited)
+		v.Credited = money(ch.CreditTotal) // tax included
 	}
 	s.render(w, r, http.StatusOK, "account_plan_change", s.page(r, "Change plan", v))
 }

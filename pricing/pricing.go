@@ -93,7 +93,7 @@ func (p *Pricer) Order(ctx context.Context, r OrderRequest) (Quote, store.Catalo
 	if r.CouponCode != "" {
 		codes = []string{store.NormalizeCouponCode(r.CouponCode)}
 	}
-	q, err := p.build(ctx, r.CustomerID, r.Currency, items, codes, nil, r.Now)
+	q, err := p.build(ctx, r.CustomerID, r.Currency, items, codes, nil, r.Now, nil)
 	if err != nil {
 		return Quote{}, prod, err
 	}
@@ -104,9 +104,14 @@ func (p *Pricer) Order(ctx context.Context, r OrderRequest) (Quote, store.Catalo
 // Renewal prices the next cycle of a subscription: its price, the coupons still running on it
 // (by the cycles they already discounted), tax and credit.
 func (p *Pricer) Renewal(ctx context.Context, sub store.Subscription, periodStart, periodEnd, now time.Time) (Quote, error) {
+	return p.renewal(ctx, sub, periodStart, periodEnd, now, nil)
+}
+
+// renewal is Renewal with the credit available given (nil: the customer's balance now).
+func (p *Pricer) renewal(ctx context.Context, sub store.Subscription, periodStart, periodEnd, now time.Time, credit *billing.Money) (Quote, error) {
 	desc := fmt.Sprintf("%s (%s to %s)", sub.ProductName, periodStart.UTC().Format(time.DateOnly), periodEnd.UTC().Format(time.DateOnly))
 	items := []billing.Line{{Kind: billing.LineProduct, Description: desc, Amount: sub.Price(), ProductID: sub.ProductID, Taxable: true}}
-	q, err := p.build(ctx, sub.CustomerID, sub.Currency, items, sub.Coupons, sub.CouponCycles, now)
+	q, err := p.build(ctx, sub.CustomerID, sub.Currency, items, sub.Coupons, sub.CouponCycles, now, credit)
 	if err != nil {
 		return Quote{}, err
 	}
@@ -114,18 +119,23 @@ func (p *Pricer) Renewal(ctx context.Context, sub store.Subscription, periodStar
 	return q, nil
 }
 
-// Change is a priced plan change.
+// Change is a priced plan change, valued on what the current period was billed at: the
+// coupons that discounted it discount both plans (billing.PricePlanChange).
 type Change struct {
+	// Proration is the day-exact settlement on the period prices after discounts, for display.
 	Proration billing.Proration
 	NewPrice  billing.Money
 	Product   store.CatalogProduct
-	// Quote is the invoice for the difference when Net is positive; otherwise Net's absolute
-	// value is credited to the account and Quote is empty.
+	// Quote is the invoice for an upgrade (Proration.Net > 0), with tax and credit; otherwise empty.
 	Quote Quote
+	// CreditNote is a downgrade's credit (Proration.Net < 0): a positive net line and the tax
+	// lines it gives back. CreditTotal is its sum, tax included: what the account is credited.
+	CreditNote  []billing.Line
+	CreditTotal billing.Money
 }
 
 // PlanChange prices moving a subscription to another product at at, day-exact over the current
-// period (billing.Prorate). An upgrade gives a proration invoice with tax; a downgrade a credit.
+// period. An upgrade gives a proration invoice with tax; a downgrade a credit note with tax.
 func (p *Pricer) PlanChange(ctx context.Context, sub store.Subscription, productID int64, at time.Time) (Change, error) {
 	prod, err := p.Store.CatalogProductByID(ctx, productID)
 	if err != nil {
@@ -141,27 +151,87 @@ func (p *Pricer) PlanChange(ctx context.Context, sub store.Subscription, product
 	if !sub.PeriodStart.Valid || !sub.PeriodEnd.Valid {
 		return Change{}, fmt.Errorf("subscription %d has no paid period to change", sub.ID)
 	}
-	newPrice := money(price.Amount, sub.Currency)
-	pr, err := billing.Prorate(billing.ChangeInput{OldPrice: sub.Price(), NewPrice: newPrice,
-		PeriodStart: sub.PeriodStart.Time, PeriodEnd: sub.PeriodEnd.Time, ChangeAt: at})
+	coupons, err := p.periodCoupons(ctx, sub)
 	if err != nil {
-		return Change{}, fmt.Errorf("prorate subscription %d: %w", sub.ID, err)
+		return Change{}, err
 	}
-	c := Change{Proration: pr, NewPrice: newPrice, Product: prod}
-	if pr.Net.IsPositive() {
-		desc := fmt.Sprintf("Change %s → %s, %d of %d days", sub.ProductName, prod.Name, pr.RemainingDays, pr.TotalDays)
-		items := []billing.Line{{Kind: billing.LineProration, Description: desc, Amount: pr.Net, ProductID: prod.ID, Taxable: true}}
-		c.Quote, err = p.build(ctx, sub.CustomerID, sub.Currency, items, nil, nil, at)
+	in := billing.PlanChangeInput{OldPrice: sub.Price(), NewPrice: money(price.Amount, sub.Currency),
+		OldProductID: sub.ProductID, NewProductID: prod.ID, Coupons: coupons,
+		PeriodStart: sub.PeriodStart.Time, PeriodEnd: sub.PeriodEnd.Time, ChangeAt: at}
+	if in.TaxRules, in.Tax, err = p.tax(ctx, sub.CustomerID); err != nil {
+		return Change{}, err
+	}
+	pc, err := billing.PricePlanChange(in)
+	if err != nil {
+		return Change{}, fmt.Errorf("price plan change of subscription %d: %w", sub.ID, err)
+	}
+	c := Change{Proration: pc.Proration, NewPrice: in.NewPrice, Product: prod, CreditNote: pc.CreditNote, CreditTotal: pc.CreditTotal}
+	if len(pc.Items) > 0 {
+		for i := range pc.Items {
+			pc.Items[i].Description = fmt.Sprintf("%s → %s: %s", sub.ProductName, prod.Name, pc.Items[i].Description)
+		}
+		c.Quote, err = p.build(ctx, sub.CustomerID, sub.Currency, pc.Items, nil, nil, at, nil)
 		if err != nil {
 			return Change{}, err
 		}
-		c.Quote.Price = newPrice
+		c.Quote.Price = in.NewPrice
+	}
+	for i := range c.CreditNote {
+		if c.CreditNote[i].Kind != billing.LineTax {
+			c.CreditNote[i].Description = fmt.Sprintf("%s → %s: %s", sub.ProductName, prod.Name, c.CreditNote[i].Description)
+		}
 	}
 	return c, nil
 }
 
+// periodCoupons are the coupons that discounted the subscription's current period: those
+// with a discount line on the invoice that opened it (the newest one not cancelled, with a
+// product line, due by the period start). Coupon cycle counts alone cannot say this: a
+// "once" coupon counts 1 in its first period and in every later one. Without such an invoice
+// (a subscription imported without its history) every coupon counted for at least one cycle
+// is taken, which can only make a downgrade credit smaller, never mint credit.
+func (p *Pricer) periodCoupons(ctx context.Context, sub store.Subscription) ([]billing.Coupon, error) {
+	var codes []string
+	for _, code := range sub.Coupons {
+		if sub.CouponCycles[code] > 0 {
+			codes = append(codes, code)
+		}
+	}
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	invs, err := p.Store.SubscriptionInvoices(ctx, sub.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range invs { // newest first
+		if inv.CancelledAt.Valid || billing.DaysBetween(inv.DueAt, sub.PeriodStart.Time) < 0 ||
+			!slices.ContainsFunc(inv.Lines, func(l billing.Line) bool { return l.Kind == billing.LineProduct }) {
+			continue
+		}
+		codes = slices.DeleteFunc(codes, func(code string) bool {
+			return !slices.ContainsFunc(inv.Lines, func(l billing.Line) bool { return l.Kind == billing.LineDiscount && l.CouponCode == code })
+		})
+		break
+	}
+	var out []billing.Coupon
+	for _, code := range codes {
+		c, err := p.Store.CouponByCode(ctx, code)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // retired: the period's discount cannot be recomputed; value at list
+		}
+		if err != nil {
+			return nil, fmt.Errorf("coupon %s: %w", code, err)
+		}
+		out = append(out, c.Rules)
+	}
+	return out, nil
+}
+
 // Schedule previews the next n renewal invoices of a subscription on its current plan,
-// starting with the period that begins at from; coupons run out as they would.
+// starting with the period that begins at from; coupons run out as they would, and so does
+// the account credit: it is applied to the first invoices until it is used up, never more
+// than the balance in total.
 func (p *Pricer) Schedule(ctx context.Context, sub store.Subscription, from time.Time, n int, now time.Time) ([]ScheduledInvoice, error) {
 	if sub.Cycle == billing.OneTime {
 		return nil, nil
@@ -174,19 +244,26 @@ func (p *Pricer) Schedule(ctx context.Context, sub store.Subscription, from time
 	if sub.AnchorDay.Valid {
 		anchor = int(sub.AnchorDay.Int64)
 	}
+	credit, err := p.Store.CreditBalance(ctx, sub.CustomerID, sub.Currency)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ScheduledInvoice, 0, n)
 	start := from
 	for range n {
 		end := sub.Cycle.NextDueAnchored(start, anchor)
 		sim := sub
 		sim.CouponCycles = cycles
-		q, err := p.Renewal(ctx, sim, start, end, now)
+		q, err := p.renewal(ctx, sim, start, end, now, &credit)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, ScheduledInvoice{Due: start, PeriodEnd: end, Quote: q})
 		for _, c := range q.Coupons {
 			cycles[c]++
+		}
+		if credit, err = credit.Sub(q.CreditUsed); err != nil {
+			return nil, err
 		}
 		start = end
 	}
@@ -213,9 +290,10 @@ func (p *Pricer) price(ctx context.Context, productID int64, cycle billing.Cycle
 }
 
 // build applies coupons, tax and credit to items. cycles is how many cycles each code already
-// discounted on the subscription (nil for a new order: every code is redeemed now).
+// discounted on the subscription (nil for a new order: every code is redeemed now); credit is
+// the credit available (nil: the customer's balance now).
 func (p *Pricer) build(ctx context.Context, customerID int64, currency string, items []billing.Line, codes []string,
-	cycles map[string]int, now time.Time) (Quote, error) {
+	cycles map[string]int, now time.Time, credit *billing.Money) (Quote, error) {
 	in := billing.InvoiceInput{Currency: currency, Items: items,
 		CouponContext: billing.CouponContext{Now: now, CustomerID: customerID, Usage: map[string]billing.CouponUse{}}}
 	for _, code := range codes {
@@ -241,20 +319,13 @@ func (p *Pricer) build(ctx context.Context, customerID int64, currency string, i
 		in.Coupons = append(in.Coupons, c.Rules)
 		in.CouponContext.Usage[c.Rules.Code] = use
 	}
-	rules, err := p.Store.TaxRules(ctx)
-	if err != nil {
+	var err error
+	if in.TaxRules, in.Tax, err = p.tax(ctx, customerID); err != nil {
 		return Quote{}, err
 	}
-	for _, r := range rules {
-		in.TaxRules = append(in.TaxRules, r.Rule)
-	}
-	prof, err := p.Store.BillingProfileOf(ctx, customerID)
-	if err != nil {
-		return Quote{}, err
-	}
-	in.Tax = prof.Tax()
-	in.Tax.SellerCountry = p.SellerCountry
-	if in.CreditAvailable, err = p.Store.CreditBalance(ctx, customerID, currency); err != nil {
+	if credit != nil {
+		in.CreditAvailable = *credit
+	} else if in.CreditAvailable, err = p.Store.CreditBalance(ctx, customerID, currency); err != nil {
 		return Quote{}, err
 	}
 	inv, used, err := billing.BuildInvoice(in)
@@ -271,6 +342,25 @@ func (p *Pricer) build(ctx context.Context, customerID int64, currency string, i
 		}
 	}
 	return q, nil
+}
+
+// tax loads the tax rules and the customer's tax status.
+func (p *Pricer) tax(ctx context.Context, customerID int64) ([]billing.TaxRule, billing.TaxContext, error) {
+	rules, err := p.Store.TaxRules(ctx)
+	if err != nil {
+		return nil, billing.TaxContext{}, err
+	}
+	out := make([]billing.TaxRule, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, r.Rule)
+	}
+	prof, err := p.Store.BillingProfileOf(ctx, customerID)
+	if err != nil {
+		return nil, billing.TaxContext{}, err
+	}
+	tc := prof.Tax()
+	tc.SellerCountry = p.SellerCountry
+	return out, tc, nil
 }
 
 func money(amount int64, currency string) billing.Money {

@@ -100,13 +100,19 @@ func TestOrderQuoteRefusesUnknownCouponsAndCycles(t *testing.T) {
 // placeAndActivate orders VPS S with TEN and records a paid first period from start.
 func placeAndActivate(t *testing.T, f fixture, start time.Time) store.Subscription {
 	t.Helper()
+	return placeAndActivateWith(t, f, f.small, "TEN", start)
+}
+
+// placeAndActivateWith orders a product with a coupon and records its first period from start.
+func placeAndActivateWith(t *testing.T, f fixture, prod store.CatalogProduct, coupon string, start time.Time) store.Subscription {
+	t.Helper()
 	ctx := context.Background()
-	q, _, err := f.p.Order(ctx, pricing.OrderRequest{CustomerID: f.customer.ID, ProductID: f.small.ID, Cycle: billing.Monthly,
-		Currency: "EUR", CouponCode: "TEN", Now: start})
+	q, _, err := f.p.Order(ctx, pricing.OrderRequest{CustomerID: f.customer.ID, ProductID: prod.ID, Cycle: billing.Monthly,
+		Currency: "EUR", CouponCode: coupon, Now: start})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := f.s.PlaceOrder(ctx, store.NewOrder{CustomerID: f.customer.ID, IdempotencyKey: "form", ProductID: f.small.ID,
+	o, err := f.s.PlaceOrder(ctx, store.NewOrder{CustomerID: f.customer.ID, IdempotencyKey: "form-" + prod.Slug, ProductID: prod.ID,
 		Cycle: billing.Monthly, Price: q.Price, Gateway: "sandbox", CreatedBy: "test",
 		Invoice: store.NewInvoice{Currency: "EUR", Lines: q.Invoice.Lines, ReverseCharge: q.Invoice.ReverseCharge, DueAt: start,
 			CreditUsed: q.CreditUsed, Redeems: q.Redeems}})
@@ -157,27 +163,32 @@ func TestScheduleRunsTheCouponOutAfterItsCycles(t *testing.T) {
 	}
 }
 
-func TestPlanChangeUpgradeInvoicesAndDowngradeCredits(t *testing.T) {
+func TestPlanChangeUpgradeInvoicesAndDowngradeCreditsWithTheRunningCoupon(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	sub := placeAndActivate(t, f, start) // period 2026-03-01..2026-04-01, 31 days
+	sub := placeAndActivate(t, f, start) // period 2026-03-01..2026-04-01, 31 days, TEN (10%) on it
 	at := time.Date(2026, 3, 17, 12, 0, 0, 0, time.UTC)
 	up, err := f.p.PlanChange(ctx, sub, f.big.ID, at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// (25.00 − 10.00) × 15/31 = 7.26, VAT 1.45: 8.71.
-	if up.Proration.Net != eur(726) || up.Quote.Total() != eur(871) {
-		t.Fatalf("upgrade net %s total %s", up.Proration.Net, up.Quote.Total())
+	// Period prices after TEN: S 10.00 → 9.00, L 25.00 → 22.50. 15 of 31 days left: net
+	// 13.50 × 15/31 = 6.532 → 6.53, VAT 20% 1.306 → 1.31: 7.84 (the order used the 3.00 credit).
+	if up.Proration.Net != eur(653) || up.Quote.Total() != eur(784) {
+		t.Fatalf("upgrade net %s total %s; want EUR 6.53 and EUR 7.84 (lines %+v)", up.Proration.Net, up.Quote.Total(), up.Quote.Invoice.Lines)
+	}
+	if len(up.CreditNote) != 0 || !up.CreditTotal.IsZero() {
+		t.Fatalf("an upgrade has a credit note %v", up.CreditNote)
 	}
 	sub.ProductID, sub.PriceAmount = f.big.ID, 2500
 	down, err := f.p.PlanChange(ctx, sub, f.small.ID, at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if down.Proration.Net != eur(-726) || len(down.Quote.Invoice.Lines) != 0 {
-		t.Fatalf("downgrade net %s, quote lines %v", down.Proration.Net, down.Quote.Invoice.Lines)
+	// The reverse: −6.53 net, VAT 1.31 back, 7.84 credited.
+	if down.Proration.Net != eur(-653) || down.CreditTotal != eur(784) || len(down.Quote.Invoice.Lines) != 0 {
+		t.Fatalf("downgrade net %s credit %s, quote lines %v; want EUR -6.53 and EUR 7.84", down.Proration.Net, down.CreditTotal, down.Quote.Invoice.Lines)
 	}
 	retired := f.big
 	retired.Retired, retired.StockLimit, retired.Prices = true, sql.NullInt64{}, nil
@@ -217,5 +228,92 @@ func TestRetiredCouponKeepsDiscountingRenewalsButCannotBeRedeemed(t *testing.T) 
 		Currency: "EUR", CouponCode: "TEN", Now: start})
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("new order with the retired TEN: err = %v; want ErrNotFound (no new redemptions)", err)
+	}
+}
+
+func TestDowngradeOnTheOrderDayAfterAFreeCouponMintsNoCredit(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.s.CreateCoupon(ctx, billing.Coupon{Code: "FREE", Kind: billing.CouponPercent, PercentBP: billing.PercentScale,
+		Duration: billing.CouponOnce}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	sub := placeAndActivateWith(t, f, f.big, "FREE", start) // VPS L 25.00 − 100% = 0.00 for the period
+	down, err := f.p.PlanChange(ctx, sub, f.small.ID, start.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both plans cost 0.00 this period: crediting 25.00 − 10.00 at list would hand out 15.00
+	// (+ VAT) of spendable credit for nothing paid.
+	if !down.Proration.Net.IsZero() || !down.CreditTotal.IsZero() || len(down.CreditNote) != 0 {
+		t.Fatalf("downgrade after a 100%% coupon: net %s, credit %s (%v); want nothing", down.Proration.Net, down.CreditTotal, down.CreditNote)
+	}
+}
+
+func TestDowngradeInALaterPeriodIgnoresAOnceCouponOfTheFirst(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.s.CreateCoupon(ctx, billing.Coupon{Code: "FREE", Kind: billing.CouponPercent, PercentBP: billing.PercentScale,
+		Duration: billing.CouponOnce}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	sub := placeAndActivateWith(t, f, f.big, "FREE", start)
+	// The second period's renewal invoice: FREE has run out, 25.00 + VAT.
+	p2, p3 := billing.Monthly.NextDue(start), billing.Monthly.NextDue(billing.Monthly.NextDue(start))
+	q, err := f.p.Renewal(ctx, sub, p2, p3, p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.CreateInvoice(ctx, store.NewInvoice{CustomerID: f.customer.ID, Currency: "EUR", Lines: q.Invoice.Lines, DueAt: p2,
+		IdempotencyKey: "renewal-2", CreatedBy: "test", SubscriptionID: sub.ID, CreditUsed: q.CreditUsed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.UpdateSubscription(ctx, store.SubscriptionChange{ID: sub.ID, Status: store.SubscriptionActive, PeriodStart: p2, PeriodEnd: p3}); err != nil {
+		t.Fatal(err)
+	}
+	if sub, err = f.s.SubscriptionByID(ctx, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	// 2026-04-01..05-01 is 30 days; on 04-16, 15 left: (25.00 − 10.00) × 15/30 = 7.50, VAT 1.50: 9.00.
+	down, err := f.p.PlanChange(ctx, sub, f.small.ID, time.Date(2026, 4, 16, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if down.Proration.Net != eur(-750) || down.CreditTotal != eur(900) {
+		t.Fatalf("downgrade in period 2: net %s credit %s; want EUR -7.50 and EUR 9.00 (FREE discounted period 1 only)", down.Proration.Net, down.CreditTotal)
+	}
+}
+
+func TestScheduleSpendsTheCreditOnceAcrossTheFirstInvoices(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	start := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
+	sub := placeAndActivate(t, f, start) // the order used the fixture's 3.00
+	if _, err := f.s.AddCredit(ctx, store.CreditChange{CustomerID: f.customer.ID, Amount: eur(1500), CreatedBy: "t", IdempotencyKey: "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	sched, err := f.p.Schedule(ctx, sub, sub.PeriodEnd.Time, 12, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 15.00 of credit: invoice 1 is 10.80 (9.00 + VAT 1.80), all credit, 0.00 due, 4.20 left;
+	// invoice 2 is 10.80 − 4.20 = 6.60; from invoice 3 (TEN has run its 3 cycles) 12.00, with
+	// no credit left.
+	want := []int64{0, 660}
+	var used int64
+	for i, s := range sched {
+		w := int64(1200)
+		if i < len(want) {
+			w = want[i]
+		}
+		if s.Quote.Total() != eur(w) {
+			t.Fatalf("invoice %d due %s: total %s, want %s", i+1, s.Due.Format(time.DateOnly), s.Quote.Total(), eur(w))
+		}
+		used += s.Quote.CreditUsed.Amount
+	}
+	if used != 1500 {
+		t.Fatalf("the schedule uses %s of credit in total; the balance is EUR 15.00", eur(used))
 	}
 }
