@@ -353,11 +353,13 @@ func (b *Billing) PlanChange(ctx context.Context, in workflows.PlanChangeInput) 
 		if inv.Paid() { // covered by credit
 			res.InvoiceID = 0
 		}
-	case c.Proration.Net.IsNegative():
-		credit, _ := c.Proration.Net.Neg()
-		if _, err := b.payments().AddCredit(ctx, store.CreditChange{CustomerID: sub.CustomerID, Amount: credit,
-			Note:      fmt.Sprintf("downgrade to %s: %d unused days", c.Product.Name, c.Proration.RemainingDays),
-			CreatedBy: in.WorkflowID, IdempotencyKey: in.Key}); err != nil {
+	case c.CreditTotal.IsPositive():
+		// The unused days as paid for (after discounts), with their tax, on a credit note.
+		res.Net, _ = c.CreditTotal.Neg()
+		if err := b.payments().CreditDowngrade(ctx, payments.Downgrade{SubscriptionID: sub.ID, CustomerID: sub.CustomerID,
+			Currency: sub.Currency, PeriodInvoiceID: c.PeriodInvoiceID, Lines: c.CreditNote, Total: c.CreditTotal,
+			Note: fmt.Sprintf("downgrade to %s: %d unused days", c.Product.Name, c.Proration.RemainingDays),
+			Key: in.Key, By: in.WorkflowID}); err != nil {
 			return res, storeErr(err)
 		}
 	}

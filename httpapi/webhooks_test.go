@@ -251,16 +251,17 @@ func TestStripeWebhookWithBadSignatureIsRefusedAndAGoodOnePays(t *testing.T) {
 	if got, _ := st.Store.Invoice(ctx, inv.ID); got.Status != billing.StatusPaid {
 		t.Fatalf("invoice after payment_intent.succeeded: %s; want paid", got.Status)
 	}
-	// charge.refunded reports the running total refunded; two of them out of order add 500 once.
+	// Refunds are recorded by their re_ ids: two refunds, each reported twice and out of order
+	// (charge.refund.updated carries the refund itself), add 3.00 + 2.00 once.
 	for _, c := range []struct {
-		id    string
-		total int64
-	}{{"evt_stripe_r2", 500}, {"evt_stripe_r1", 300}} {
-		refund := fmt.Appendf(nil, `{"id":"%s","object":"event","type":"charge.refunded","created":%d,
-			"data":{"object":{"id":"ch_stripe_1","object":"charge","amount":%d,"amount_refunded":%d,"currency":"usd","payment_intent":"pi_stripe_1"}}}`,
-			c.id, time.Now().Unix(), inv.Totals.Total.Amount, c.total)
+		id, refund string
+		amount     int64
+	}{{"evt_stripe_r2", "re_2", 200}, {"evt_stripe_r1", "re_1", 300}, {"evt_stripe_r1b", "re_1", 300}, {"evt_stripe_r2b", "re_2", 200}} {
+		refund := fmt.Appendf(nil, `{"id":"%s","object":"event","type":"charge.refund.updated","created":%d,
+			"data":{"object":{"id":"%s","object":"refund","amount":%d,"currency":"usd","status":"succeeded","charge":"ch_stripe_1","payment_intent":"pi_stripe_1"}}}`,
+			c.id, time.Now().Unix(), c.refund, c.amount)
 		if status, text := webhookPost(t, srv.URL+"/webhooks/stripe", refund, sign(refund, secret, time.Now())); status != http.StatusOK {
-			t.Fatalf("charge.refunded %s: status %d %q; want 200", c.id, status, text)
+			t.Fatalf("charge.refund.updated %s: status %d %q; want 200", c.id, status, text)
 		}
 	}
 	got, err := st.Store.Invoice(ctx, inv.ID)

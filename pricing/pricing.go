@@ -132,6 +132,9 @@ type Change struct {
 	// lines it gives back. CreditTotal is its sum, tax included: what the account is credited.
 	CreditNote  []billing.Line
 	CreditTotal billing.Money
+	// PeriodInvoiceID is the invoice that opened the current period (0 when none is found):
+	// the document a downgrade's credit note amends.
+	PeriodInvoiceID int64
 }
 
 // PlanChange prices moving a subscription to another product at at, day-exact over the current
@@ -151,7 +154,7 @@ func (p *Pricer) PlanChange(ctx context.Context, sub store.Subscription, product
 	if !sub.PeriodStart.Valid || !sub.PeriodEnd.Valid {
 		return Change{}, fmt.Errorf("subscription %d has no paid period to change", sub.ID)
 	}
-	coupons, err := p.periodCoupons(ctx, sub)
+	coupons, periodInvoice, err := p.periodCoupons(ctx, sub)
 	if err != nil {
 		return Change{}, err
 	}
@@ -165,7 +168,8 @@ func (p *Pricer) PlanChange(ctx context.Context, sub store.Subscription, product
 	if err != nil {
 		return Change{}, fmt.Errorf("price plan change of subscription %d: %w", sub.ID, err)
 	}
-	c := Change{Proration: pc.Proration, NewPrice: in.NewPrice, Product: prod, CreditNote: pc.CreditNote, CreditTotal: pc.CreditTotal}
+	c := Change{Proration: pc.Proration, NewPrice: in.NewPrice, Product: prod, CreditNote: pc.CreditNote, CreditTotal: pc.CreditTotal,
+		PeriodInvoiceID: periodInvoice}
 	if len(pc.Items) > 0 {
 		for i := range pc.Items {
 			pc.Items[i].Description = fmt.Sprintf("%s → %s: %s", sub.ProductName, prod.Name, pc.Items[i].Description)
@@ -189,26 +193,27 @@ func (p *Pricer) PlanChange(ctx context.Context, sub store.Subscription, product
 // product line, due by the period start). Coupon cycle counts alone cannot say this: a
 // "once" coupon counts 1 in its first period and in every later one. Without such an invoice
 // (a subscription imported without its history) every coupon counted for at least one cycle
-// is taken, which can only make a downgrade credit smaller, never mint credit.
-func (p *Pricer) periodCoupons(ctx context.Context, sub store.Subscription) ([]billing.Coupon, error) {
+// is taken, which can only make a downgrade credit smaller, never mint credit. It also
+// returns that invoice's id (0 when none): the document a downgrade's credit note amends.
+// Coupons retired since are still found: the discount they granted keeps running.
+func (p *Pricer) periodCoupons(ctx context.Context, sub store.Subscription) ([]billing.Coupon, int64, error) {
 	var codes []string
 	for _, code := range sub.Coupons {
 		if sub.CouponCycles[code] > 0 {
 			codes = append(codes, code)
 		}
 	}
-	if len(codes) == 0 {
-		return nil, nil
-	}
 	invs, err := p.Store.SubscriptionInvoices(ctx, sub.ID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	var invoiceID int64
 	for _, inv := range invs { // newest first
 		if inv.CancelledAt.Valid || billing.DaysBetween(inv.DueAt, sub.PeriodStart.Time) < 0 ||
 			!slices.ContainsFunc(inv.Lines, func(l billing.Line) bool { return l.Kind == billing.LineProduct }) {
 			continue
 		}
+		invoiceID = inv.ID
 		codes = slices.DeleteFunc(codes, func(code string) bool {
 			return !slices.ContainsFunc(inv.Lines, func(l billing.Line) bool { return l.Kind == billing.LineDiscount && l.CouponCode == code })
 		})
@@ -216,16 +221,13 @@ func (p *Pricer) periodCoupons(ctx context.Context, sub store.Subscription) ([]b
 	}
 	var out []billing.Coupon
 	for _, code := range codes {
-		c, err := p.Store.CouponByCode(ctx, code)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // retired: the period's discount cannot be recomputed; value at list
-		}
+		c, err := p.Store.GrantedCoupon(ctx, code)
 		if err != nil {
-			return nil, fmt.Errorf("coupon %s: %w", code, err)
+			return nil, 0, fmt.Errorf("coupon %s: %w", code, err)
 		}
 		out = append(out, c.Rules)
 	}
-	return out, nil
+	return out, invoiceID, nil
 }
 
 // Schedule previews the next n renewal invoices of a subscription on its current plan,

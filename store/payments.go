@@ -109,16 +109,22 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 		if inv.Status == billing.StatusDraft {
 			return fmt.Errorf("pay %s on draft invoice %s: %w", p.Amount, inv.Number, ErrInvoiceState)
 		}
-		due := billing.Money{Currency: inv.Currency}
-		if inv.Status != StatusCancelled {
-			st, err := settlementOf(inv, pays, refunds)
-			if err != nil {
-				return err
-			}
-			due = st.AmountDue()
+		st, err := settlementOf(inv, pays, refunds)
+		if err != nil {
+			return err
 		}
-		if p.ExactDue && due.IsPositive() && p.Amount.Amount != due.Amount {
+		due := st.AmountDue()
+		if inv.Status == StatusCancelled {
+			due = billing.Money{Currency: inv.Currency}
+		}
+		// A gateway's report must be exactly what is due; on an invoice with nothing due it
+		// must be a second payment of the whole invoice (another tab, a charge that raced a
+		// manual payment), which is recorded and returned. Anything else is left for review.
+		switch {
+		case p.ExactDue && due.IsPositive() && p.Amount.Amount != due.Amount:
 			return fmt.Errorf("pay %s on invoice %s due %s (%s): %w", p.Amount, inv.Number, due, inv.Status, ErrNotAmountDue)
+		case p.ExactDue && due.IsZero() && p.Amount.Amount != st.Total().Amount:
+			return fmt.Errorf("pay %s on invoice %s of %s with nothing due (%s): %w", p.Amount, inv.Number, st.Total(), inv.Status, ErrNotAmountDue)
 		}
 		if p.RefuseWhileCharging && inv.chargeInFlight() {
 			return fmt.Errorf("pay invoice %s: %w", inv.Number, ErrChargeInFlight)

@@ -123,6 +123,17 @@ func (k signer) parse(body []byte, header http.Header) (gateways.Event, error) {
 			return gateways.Event{}, fmt.Errorf("sandbox: event %s amount: %v: %w", w.ID, err, gateways.ErrInvalidWebhook)
 		}
 	}
+	if e.Kind == "" { // an event written without its kind: its type says what it means
+		e.Kind = eventKinds[e.Type]
+	}
+	if e.Kind == gateways.EventRefund && len(e.Refunds) == 0 && e.Amount.IsPositive() {
+		// One refund event per refund: without a refund id, the event's id names it.
+		ref := e.RefundRef
+		if ref == "" {
+			ref = e.ID
+		}
+		e.Refunds = []gateways.RefundState{{Ref: ref, Amount: e.Amount, Status: gateways.RefundSucceeded}}
+	}
 	return e, nil
 }
 
