@@ -359,7 +359,7 @@ func (b *Billing) PlanChange(ctx context.Context, in workflows.PlanChangeInput) 
 		if err := b.payments().CreditDowngrade(ctx, payments.Downgrade{SubscriptionID: sub.ID, CustomerID: sub.CustomerID,
 			Currency: sub.Currency, PeriodInvoiceID: c.PeriodInvoiceID, Lines: c.CreditNote, Total: c.CreditTotal,
 			Note: fmt.Sprintf("downgrade to %s: %d unused days", c.Product.Name, c.Proration.RemainingDays),
-			Key: in.Key, By: in.WorkflowID}); err != nil {
+			Key:  in.Key, By: in.WorkflowID}); err != nil {
 			return res, storeErr(err)
 		}
 	}

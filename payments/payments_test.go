@@ -34,8 +34,8 @@ func newFixture(t *testing.T, policy payments.Overpayment) fixture {
 	// service under test by the tests themselves, not by the stack's own webhook endpoint.
 	st.Sandbox.DropWebhooks(true)
 	inv, err := st.Store.CreateInvoice(context.Background(), store.NewInvoice{CustomerID: sub.CustomerID, Currency: "USD",
-		Lines:   []billing.Line{{Kind: billing.LineProduct, Description: "Panel licence (renewal)", Amount: usd(500), Taxable: true}},
-		DueAt:   time.Now().Add(24 * time.Hour), IdempotencyKey: "test-renewal", CreatedBy: "test", SubscriptionID: sub.ID})
+		Lines: []billing.Line{{Kind: billing.LineProduct, Description: "Panel licence (renewal)", Amount: usd(500), Taxable: true}},
+		DueAt: time.Now().Add(24 * time.Hour), IdempotencyKey: "test-renewal", CreatedBy: "test", SubscriptionID: sub.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
