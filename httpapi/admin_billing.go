@@ -211,7 +211,7 @@ func (s *server) adminRefundInvoice(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	res, err := s.Payments.Refund(ctx, payments.RefundRequest{InvoiceID: inv.ID, Amount: amount, Reason: reason, Key: nonce,
-		By: "admin:" + strconv.FormatInt(currentUser(r).ID, 10)})
+		By: "admin:" + strconv.FormatInt(currentUser(r).ID, 10), ToCredit: r.PostFormValue("to") == "credit"})
 	switch {
 	case errors.Is(err, payments.ErrNothingToRefund):
 		s.renderAdminInvoice(w, r, inv, http.StatusConflict, "Nothing is left to refund on this invoice.")

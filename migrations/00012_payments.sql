@@ -4,8 +4,11 @@
 
 -- A refund is pending until the gateway says it reached the customer; a failed one never did
 -- and no longer counts against the payment.
+-- A refund to account credit moves no money at the gateway: its method is 'credit' and its
+-- credit note says so; reconciliation with the gateway skips it.
 ALTER TABLE refunds
     ADD COLUMN status     text NOT NULL DEFAULT 'succeeded' CHECK (status IN ('pending', 'succeeded', 'failed')),
+    ADD COLUMN method     text NOT NULL DEFAULT 'gateway' CHECK (method IN ('gateway', 'credit')),
     ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
 
 -- The part of a payment beyond what its invoice had due when it arrived (a second checkout, a
@@ -57,5 +60,5 @@ DROP TABLE money_alerts;
 DROP TABLE checkouts;
 ALTER TABLE invoices DROP COLUMN pending_payment_gateway, DROP COLUMN pending_payment_ref,
     DROP COLUMN pending_payment_since, DROP COLUMN charging_key, DROP COLUMN charging_since;
-ALTER TABLE refunds DROP COLUMN status, DROP COLUMN updated_at;
+ALTER TABLE refunds DROP COLUMN status, DROP COLUMN method, DROP COLUMN updated_at;
 ALTER TABLE payments DROP COLUMN overpaid;

@@ -289,3 +289,46 @@ func TestPendingPaymentStopsChargesUntilItSettles(t *testing.T) {
 		t.Fatalf("charge after the pending payment failed = %+v; want one charge, paid", out)
 	}
 }
+
+// A refund to account credit produces a credit note amending the invoice, credits the account
+// once however often the form is sent, and shows on the invoice as refunded.
+func TestRefundToCreditIssuesACreditNoteOnce(t *testing.T) {
+	f := newFixture(t, payments.OverpaymentRefund)
+	ctx := context.Background()
+	ref := f.chargeAtSandbox(t, "renewal")
+	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "sandbox", Ref: ref, Amount: usd(500), By: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := f.st.Gateways.Get("sandbox")
+	listed := func() int {
+		txns, err := gw.(gateways.TransactionLister).Transactions(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(txns)
+	}
+	before := listed()
+	for range 2 {
+		if _, err := f.svc.Refund(ctx, payments.RefundRequest{InvoiceID: f.inv.ID, Amount: usd(200), Reason: "goodwill", Key: "nonce-credit",
+			By: "admin:1", ToCredit: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bal, _ := f.st.Store.CreditBalance(ctx, f.inv.CustomerID, "USD"); bal.Amount != 200 {
+		t.Fatalf("credit balance %s, want USD 2.00", bal)
+	}
+	notes, err := f.st.Store.CreditNotes(ctx, store.CreditNoteFilter{InvoiceID: f.inv.ID})
+	if err != nil || len(notes) != 1 || notes[0].Reason != billing.CreditNoteRefundToCredit || notes[0].Total.Amount != 200 || notes[0].CreditAmount.Amount != 200 {
+		t.Fatalf("credit notes %+v, %v; want one refund_to_credit note of USD 2.00 credited", notes, err)
+	}
+	refunds, _ := f.st.Store.InvoiceRefunds(ctx, f.inv.ID)
+	if len(refunds) != 1 || !refunds[0].ToCredit || refunds[0].GatewayRefundID != "credit-note:"+notes[0].Number {
+		t.Fatalf("refunds %+v; want one refund to credit naming %s", refunds, notes[0].Number)
+	}
+	if inv := f.invoice(t); inv.Status != billing.StatusPartiallyRefunded || inv.Totals.Refunded.Amount != 200 {
+		t.Fatalf("invoice %s refunded %s; want partially refunded USD 2.00", inv.Status, inv.Totals.Refunded)
+	}
+	if after := listed(); after != before {
+		t.Fatalf("the sandbox holds %d transactions after a refund to credit, %d before; it must move no money", after, before)
+	}
+}

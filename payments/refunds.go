@@ -28,6 +28,9 @@ type RefundRequest struct {
 	// Key makes a resubmitted form the same refund: it becomes the gateway's idempotency key.
 	Key string
 	By  string // "admin:3"
+	// ToCredit gives the money back as account credit, on a credit note, instead of through
+	// the gateway.
+	ToCredit bool
 }
 
 // RefundResult is a refund made and recorded.
@@ -55,6 +58,12 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundResult, er
 	amount := r.Amount
 	if amount.IsZero() {
 		amount = left
+	}
+	if r.ToCredit {
+		if amount.Amount > left.Amount {
+			return RefundResult{Payment: pay}, fmt.Errorf("refund %s with %s left: %w", amount, left, billing.ErrRefundExceedsPaid)
+		}
+		return s.refundToCredit(ctx, r, pay, amount)
 	}
 	out := RefundResult{Payment: pay}
 	ref, status := "manual-refund-"+r.Key, billing.RefundSucceeded
@@ -123,4 +132,84 @@ func RefundablePayment(pays []store.Payment, refunds []store.Refund) (store.Paym
 		}
 	}
 	return store.Payment{}, billing.Money{}, false
+}
+
+// refundToCredit gives a payment back as account credit: a credit note amending the invoice
+// (its net part and the tax share of it) credits the account, and a refund of method credit
+// records that the payment was returned, so the invoice shows it refunded. Both are keyed on
+// the form's key, so a resubmission does neither twice.
+func (s *Service) refundToCredit(ctx context.Context, r RefundRequest, pay store.Payment, amount billing.Money) (RefundResult, error) {
+	out := RefundResult{Payment: pay}
+	inv, err := s.Store.Invoice(ctx, r.InvoiceID)
+	if err != nil {
+		return out, err
+	}
+	lines, err := creditLines(ctx, s.Store, inv, amount, "Refund of "+pay.Gateway+" "+pay.GatewayTxnID+" as account credit")
+	if err != nil {
+		return out, err
+	}
+	note, err := s.Store.IssueCreditNote(ctx, store.NewCreditNote{CustomerID: inv.CustomerID, InvoiceID: inv.ID, Currency: inv.Currency,
+		Reason: billing.CreditNoteRefundToCredit, Lines: lines, CreditAmount: amount,
+		IdempotencyKey: fmt.Sprintf("refund-credit:%d:%s", inv.ID, r.Key), CreatedBy: r.By})
+	if err != nil {
+		return out, fmt.Errorf("credit note for a refund to credit: %w", err)
+	}
+	res, err := s.Store.RecordRefund(ctx, store.Refund{PaymentID: pay.ID, GatewayRefundID: "credit-note:" + note.Number, Amount: amount,
+		Status: billing.RefundSucceeded, ToCredit: true, Reason: r.Reason, CreatedBy: r.By})
+	out.RefundResult = res
+	return out, err
+}
+
+// creditLines splits a gross amount credited on an invoice into its net part and the tax share
+// of it (billing.CreditNoteTax, after what earlier credit notes on the invoice credited), so the
+// lines sum to exactly gross.
+func creditLines(ctx context.Context, st *store.Store, inv store.Invoice, gross billing.Money, desc string) ([]billing.Line, error) {
+	doc := inv.Document()
+	base, err := doc.TaxableBase()
+	if err != nil {
+		return nil, err
+	}
+	tax, err := doc.TaxTotal()
+	if err != nil {
+		return nil, err
+	}
+	net := gross
+	if tax.IsPositive() && base.IsPositive() {
+		if net, err = gross.MulRatio(base.Amount, base.Amount+tax.Amount); err != nil {
+			return nil, err
+		}
+		notes, err := st.CreditNotes(ctx, store.CreditNoteFilter{InvoiceID: inv.ID})
+		if err != nil {
+			return nil, err
+		}
+		creditedNet := billing.Money{Currency: inv.Currency}
+		var creditedTax []billing.Money
+		for _, n := range notes {
+			i := 0
+			for _, l := range n.Lines {
+				switch l.Kind {
+				case billing.LineTax:
+					for len(creditedTax) <= i {
+						creditedTax = append(creditedTax, billing.Money{Currency: inv.Currency})
+					}
+					creditedTax[i].Amount += l.Amount.Amount
+					i++
+				case billing.LineCredit:
+				default:
+					creditedNet.Amount += l.Amount.Amount
+				}
+			}
+		}
+		net = billing.Money{Amount: min(net.Amount, max(0, base.Amount-creditedNet.Amount)), Currency: inv.Currency}
+		taxLines, err := billing.CreditNoteTax(doc, net, creditedNet, creditedTax)
+		if err != nil {
+			return nil, err
+		}
+		rest := gross.Amount
+		for _, l := range taxLines {
+			rest -= l.Amount.Amount
+		}
+		return append([]billing.Line{{Kind: billing.LineProduct, Description: desc, Amount: billing.Money{Amount: rest, Currency: inv.Currency}}}, taxLines...), nil
+	}
+	return []billing.Line{{Kind: billing.LineProduct, Description: desc, Amount: net}}, nil
 }

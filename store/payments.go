@@ -175,7 +175,9 @@ type Refund struct {
 	GatewayRefundID string
 	Amount          billing.Money
 	Status          billing.RefundStatus // "" is succeeded
-	Reason          string
+	// ToCredit marks a refund given as account credit (on a credit note), not at the gateway.
+	ToCredit bool
+	Reason   string
 	CreatedBy       string
 	CreatedAt       time.Time
 }
@@ -188,16 +190,17 @@ type refundRow struct {
 	Amount          int64     `db:"amount"`
 	Currency        string    `db:"currency"`
 	Status          string    `db:"status"`
+	Method          string    `db:"method"`
 	Reason          string    `db:"reason"`
 	CreatedBy       string    `db:"created_by"`
 	CreatedAt       time.Time `db:"created_at"`
 }
 
-const refundSelect = `SELECT r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.status, r.reason, r.created_by, r.created_at FROM refunds r`
+const refundSelect = `SELECT r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.status, r.method, r.reason, r.created_by, r.created_at FROM refunds r`
 
 func (r refundRow) refund() Refund {
 	return Refund{ID: r.ID, PaymentID: r.PaymentID, Gateway: r.Gateway, GatewayRefundID: r.GatewayRefundID,
-		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, Status: billing.RefundStatus(r.Status), Reason: r.Reason,
+		Amount: billing.Money{Amount: r.Amount, Currency: r.Currency}, Status: billing.RefundStatus(r.Status), ToCredit: r.Method == "credit", Reason: r.Reason,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
 }
 
@@ -284,10 +287,10 @@ func (s *Store) RecordRefund(ctx context.Context, r Refund) (RefundResult, error
 		}
 		var row refundRow
 		err = tx.GetContext(ctx, &row, `
-			INSERT INTO refunds AS r (payment_id, gateway, gateway_refund_id, amount, currency, status, reason, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			RETURNING r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.status, r.reason, r.created_by, r.created_at`,
-			pay.ID, pay.Gateway, r.GatewayRefundID, r.Amount.Amount, r.Amount.Currency, string(r.Status), r.Reason, r.CreatedBy)
+			INSERT INTO refunds AS r (payment_id, gateway, gateway_refund_id, amount, currency, status, method, reason, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			RETURNING r.id, r.payment_id, r.gateway, r.gateway_refund_id, r.amount, r.currency, r.status, r.method, r.reason, r.created_by, r.created_at`,
+			pay.ID, pay.Gateway, r.GatewayRefundID, r.Amount.Amount, r.Amount.Currency, string(r.Status), refundMethod(r.ToCredit), r.Reason, r.CreatedBy)
 		if err != nil {
 			return fmt.Errorf("record refund %s %s of payment %d: %w", pay.Gateway, r.GatewayRefundID, pay.ID, err)
 		}
@@ -326,4 +329,12 @@ func (s *Store) InvoiceRefunds(ctx context.Context, invoiceID int64) ([]Refund, 
 		out[i] = r.refund()
 	}
 	return out, nil
+}
+
+// refundMethod is how a refund reached the customer: at the gateway, or as account credit.
+func refundMethod(toCredit bool) string {
+	if toCredit {
+		return "credit"
+	}
+	return "gateway"
 }

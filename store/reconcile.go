@@ -48,7 +48,7 @@ func (s *Store) ReconcileLedger(ctx context.Context, gateway string, from, to ti
 	if err := s.db.SelectContext(ctx, &rrows, `
 		SELECT r.id, r.gateway_refund_id AS ref, p.gateway_txn_id AS payment_ref, p.invoice_id, r.amount, r.currency, r.created_at
 		FROM refunds r JOIN payments p ON p.id = r.payment_id
-		WHERE r.gateway = $1 AND ((r.created_at >= $2 AND r.created_at < $3) OR r.gateway_refund_id = ANY($4))
+		WHERE r.gateway = $1 AND r.method = 'gateway' AND ((r.created_at >= $2 AND r.created_at < $3) OR r.gateway_refund_id = ANY($4))
 		ORDER BY r.created_at, r.id`, gateway, from, to, refs); err != nil {
 		return nil, nil, fmt.Errorf("refunds of %s from %s to %s: %w", gateway, from, to, err)
 	}
