@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -330,5 +332,38 @@ func TestRefundToCreditIssuesACreditNoteOnce(t *testing.T) {
 	}
 	if after := listed(); after != before {
 		t.Fatalf("the sandbox holds %d transactions after a refund to credit, %d before; it must move no money", after, before)
+	}
+}
+
+// Once an invoice is paid one way, the hosted pages still open for it are expired at the
+// gateway, so a tab left open cannot take a second payment.
+func TestPaidInvoiceExpiresItsOtherOpenCheckouts(t *testing.T) {
+	f := newFixture(t, payments.OverpaymentRefund)
+	ctx := context.Background()
+	co, err := f.st.Sandbox.StartCheckout(ctx, gateways.CheckoutRequest{InvoiceID: f.inv.ID, CustomerRef: f.sub.GatewayCustomerRef,
+		Amount: usd(500), SuccessURL: f.st.URL("/account"), IdempotencyKey: "checkout:invoice:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.Store.AddCheckout(ctx, f.inv.ID, "sandbox", co.Ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
+		By: "admin:1", Manual: true}); err != nil {
+		t.Fatal(err)
+	}
+	if open, err := f.st.Store.OpenCheckouts(ctx, f.inv.ID); err != nil || len(open) != 0 {
+		t.Fatalf("open checkouts after the invoice was paid: %+v, %v; want none", open, err)
+	}
+	resp, err := http.PostForm(co.URL, url.Values{"number": {"4242424242424242"}, "expiry": {"12 / 35"}, "cvc": {"123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone {
+		t.Fatalf("paying on the page left open: status %d, want 410 Gone", resp.StatusCode)
+	}
+	if pays, _ := f.st.Store.InvoicePayments(ctx, f.inv.ID); len(pays) != 1 {
+		t.Fatalf("%d payments; the open page must not take a second one", len(pays))
 	}
 }
