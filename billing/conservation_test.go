@@ -28,11 +28,12 @@ import (
 //
 // CONSERVATION_SEED=<n> explores another seed; a failure prints the seed and the journey.
 
+const consSeed uint64 = 20260317
+
 const (
-	consSeed      uint64 = 20260317
-	consJourneys         = 100_000
-	consShards           = 8
-	consMaxReport        = 10
+	consJourneys  = 100_000
+	consShards    = 8
+	consMaxReport = 10
 )
 
 func TestConservationMoneyReceivedEqualsValueDeliveredPlusCredit(t *testing.T) {

@@ -49,7 +49,7 @@ func EnsureTemporalCLI(ctx context.Context, log *slog.Logger, binDir string) (st
 
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("Temporal CLI not found at %s and the Go toolchain (`go`) is not on PATH to build it: install Go, or put a temporal %s binary there: %w", path, TemporalCLIVersion, err)
+		return "", fmt.Errorf("the Temporal CLI is not at %s and the Go toolchain (`go`) is not on PATH to build it: install Go, or put a temporal %s binary there: %w", path, TemporalCLIVersion, err)
 	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return "", fmt.Errorf("create %s for the Temporal CLI: %w", abs, err)

@@ -312,7 +312,7 @@ func TestFiveConcurrentPlacementsOfOneReviewMakeOneOrder(t *testing.T) {
 	if err != nil || order.SubscriptionID != subs[0].ID {
 		t.Fatalf("order of the invoice: %+v, %v", order, err)
 	}
-	if _, err := st.Temporal.DescribeWorkflowExecution(ctx, workflows.SubscriptionID(subs[0].ID), ""); err != nil {
+	if _, err := st.Temporal.DescribeWorkflow(ctx, workflows.SubscriptionID(subs[0].ID), ""); err != nil {
 		t.Fatalf("the subscription workflow was not started: %v", err)
 	}
 }

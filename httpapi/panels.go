@@ -147,7 +147,7 @@ func (s *server) adminSavePanel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id == 0 {
-		created, err := s.Store.CreatePanelServer(r.Context(), ps)
+		_, err := s.Store.CreatePanelServer(r.Context(), ps)
 		if errors.Is(err, store.ErrConflict) {
 			p.Errors["name"] = "A panel with this name exists."
 			s.render(w, r, http.StatusConflict, "admin_panel_form", p)
@@ -157,7 +157,6 @@ func (s *server) adminSavePanel(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		id = created.ID
 	} else if err := s.Store.UpdatePanelServer(r.Context(), ps); err != nil {
 		s.fail(w, r, err)
 		return

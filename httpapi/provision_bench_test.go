@@ -216,8 +216,8 @@ func (pb *provisionBench) explain(b *testing.B, svcs []store.Service, active map
 			timeline = append(timeline, e.Message)
 		}
 		var pending []string
-		if desc, err := pb.st.Temporal.DescribeWorkflowExecution(ctx, workflows.ProvisionID(s.ID), ""); err == nil {
-			for _, a := range desc.GetPendingActivities() {
+		if desc, err := pb.st.Temporal.DescribeWorkflow(ctx, workflows.ProvisionID(s.ID), ""); err == nil {
+			for _, a := range desc.RawResponse.GetPendingActivities() {
 				pending = append(pending, fmt.Sprintf("%s attempt %d (%s)", a.GetActivityType().GetName(), a.GetAttempt(), a.GetLastFailure().GetMessage()))
 			}
 		}

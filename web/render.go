@@ -179,5 +179,5 @@ func normalizeView(want reflect.Type, data any) (any, error) {
 		}
 		return v.Elem().Interface(), nil
 	}
-	return nil, fmt.Errorf("Data is %T, want web.%s", data, want.Name())
+	return nil, fmt.Errorf("template data is %T, want web.%s", data, want.Name())
 }
