@@ -122,12 +122,17 @@ func (b *Billing) SavePaymentMethod(ctx context.Context, in workflows.PaymentMet
 	if err != nil {
 		return err
 	}
-	if len(pays) == 0 {
-		return nil // paid by credit: nothing to remember
+	var gw gateways.Gateway
+	if len(pays) > 0 {
+		gw, _ = b.Gateways.Get(pays[len(pays)-1].Gateway) // "manual" (marked paid by staff) is no gateway
 	}
-	gw, err := b.Gateways.Get(pays[len(pays)-1].Gateway)
-	if err != nil {
-		return nil // e.g. marked paid by staff ("manual"): renewals will not auto-charge
+	if gw == nil { // paid by credit or by hand: renewals charge the customer's default method, if any
+		sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
+		if err != nil {
+			return storeErr(err)
+		}
+		_, _, err = b.renewalMethod(ctx, sub)
+		return err
 	}
 	u, err := b.Store.UserByID(ctx, inv.CustomerID)
 	if err != nil {
@@ -248,7 +253,9 @@ func (b *Billing) SendInvoiceMail(ctx context.Context, m workflows.InvoiceMail) 
 	}
 	if inv.SubscriptionID.Valid && m.Kind == workflows.InvoiceMailNew {
 		if sub, err := b.Store.SubscriptionByID(ctx, inv.SubscriptionID.Int64); err == nil {
-			n.AutoCharge = sub.PaymentMethodRef != ""
+			// A gateway that cannot be asked now makes the mail say "pay in your account"; the
+			// charge on the due date looks again.
+			_, n.AutoCharge, _ = b.renewalMethod(ctx, sub)
 		}
 	}
 	link := b.BaseURL + "/account/invoices/" + strconv.FormatInt(inv.ID, 10)
@@ -279,17 +286,17 @@ func (b *Billing) ChargeInvoice(ctx context.Context, in workflows.ChargeInput) (
 	if err != nil {
 		return out, storeErr(err)
 	}
-	if sub.PaymentMethodRef == "" {
-		out.Failure = "no saved payment method"
-		return out, nil
-	}
-	gw, err := b.Gateways.Get(sub.Gateway)
+	method, ok, err := b.renewalMethod(ctx, sub)
 	if err != nil {
-		out.Failure = err.Error()
+		return out, err
+	}
+	if !ok { // nothing to charge: the customer pays the invoice in their account
+		out.Failure, out.NoPaymentMethod = "no saved payment method", true
 		return out, nil
 	}
-	ch, err := gw.ChargeSaved(ctx, gateways.ChargeRequest{InvoiceID: inv.ID, CustomerRef: sub.GatewayCustomerRef,
-		PaymentMethodRef: sub.PaymentMethodRef, Amount: inv.Totals.Due, Description: "Invoice " + inv.Number,
+	gw := method.Gateway
+	ch, err := gw.ChargeSaved(ctx, gateways.ChargeRequest{InvoiceID: inv.ID, CustomerRef: method.CustomerRef,
+		PaymentMethodRef: method.MethodRef, Amount: inv.Totals.Due, Description: "Invoice " + inv.Number,
 		IdempotencyKey: in.IdempotencyKey})
 	switch {
 	case gateways.Retryable(err):

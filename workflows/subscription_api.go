@@ -210,6 +210,9 @@ type PaymentOutcome struct {
 	Paid       bool
 	PaymentRef string
 	Failure    string // why the charge failed, for the customer or staff
+	// NoPaymentMethod: the customer has no saved payment method at any gateway, so no charge
+	// was attempted; the invoice waits to be paid in the account.
+	NoPaymentMethod bool
 }
 
 // NextInvoice previews the next renewal invoice.

@@ -79,7 +79,11 @@ func (s *subscriber) runCycle(ctx workflow.Context) bool {
 		s.charging = true // plan changes wait: the invoice being charged must not be replaced
 		out := s.charge(ctx, inv.InvoiceID, "due")
 		s.charging = false
-		if paid = out.Paid; !paid && out.Failure != "" {
+		switch paid = out.Paid; {
+		case !paid && out.NoPaymentMethod:
+			mailInvoice(ctx, inv.InvoiceID, InvoiceMailOverdue,
+				"The invoice is due today. There is no saved payment method to charge: please pay it in your account.")
+		case !paid && out.Failure != "":
 			mailInvoice(ctx, inv.InvoiceID, InvoiceMailOverdue, "The payment on the due date failed: "+out.Failure+
 				". We will try again; you can also pay the invoice in your account.")
 		}

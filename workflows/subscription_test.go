@@ -31,6 +31,8 @@ type ledger struct {
 	nextID   int64
 	charges  map[string]int // successful charges by idempotency key
 	cardOK   bool           // the saved card pays off-session
+	noMethod bool           // the customer has no payment method saved anywhere
+	notes    []string       // the notes of the mails, in order
 	mails    []string       // "kind:invoiceID"
 	ops      []string       // provisioning operations, "kind" in order
 	events   map[string]SubscriptionRecord
@@ -117,6 +119,7 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.mails = append(l.mails, fmt.Sprintf("%s:%d", m.Kind, m.InvoiceID))
+		l.notes = append(l.notes, m.Note)
 		return nil
 	})
 	reg(ActivityChargeInvoice, func(_ context.Context, in ChargeInput) (PaymentOutcome, error) {
@@ -125,6 +128,9 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		inv := l.invoices[in.InvoiceID]
 		if inv.paid {
 			return PaymentOutcome{InvoiceID: inv.id, Paid: true}, nil
+		}
+		if l.noMethod {
+			return PaymentOutcome{InvoiceID: inv.id, Failure: "no saved payment method", NoPaymentMethod: true}, nil
 		}
 		if !l.cardOK {
 			return PaymentOutcome{InvoiceID: inv.id, Failure: "declined (insufficient_funds)"}, nil
