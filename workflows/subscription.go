@@ -21,6 +21,11 @@ const (
 	SubTerminated = "terminated"
 )
 
+// versionRecordWritesFirst is the workflow.GetVersion change id of applying a state change only
+// after the database holds it, and of cancelling with the "cancelled" record before the invoices
+// are withdrawn and the service terminated.
+const versionRecordWritesFirst = "record-writes-first"
+
 // maxTimeline is how many timeline entries a run keeps in memory and carries over.
 const maxTimeline = 40
 
@@ -70,8 +75,11 @@ type subscriber struct {
 	next     NextInvoice
 	reissued *InvoiceFacts // the renewal invoice that replaced the open one after a plan change
 	charging bool          // the renewal is being charged on its due date
-	changing bool
-	retrying bool
+	// writeFirst: state changes are applied once the database holds them (runs started before
+	// this version applied them first, and their histories must replay the same way).
+	writeFirst bool
+	changing   bool
+	retrying   bool
 }
 
 // ended reports whether the subscription is over (cancelled now or terminated).
@@ -84,6 +92,7 @@ func newSubscriber(ctx workflow.Context, in SubscriptionInput) (*subscriber, err
 		return nil, fmt.Errorf("subscription: invalid id %d", in.SubscriptionID)
 	}
 	s := &subscriber{in: in, t: in.Timings.withDefaults(), wfID: workflow.GetInfo(ctx).WorkflowExecution.ID}
+	s.writeFirst = workflow.GetVersion(ctx, versionRecordWritesFirst, workflow.DefaultVersion, 1) == 1
 	if in.State != nil {
 		s.st = *in.State
 		s.seq = s.st.Seq

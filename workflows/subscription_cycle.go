@@ -124,7 +124,7 @@ func (s *subscriber) dun(ctx workflow.Context, inv InvoiceFacts, due time.Time) 
 			step := s.steps[0]
 			s.steps = s.steps[1:]
 			if step.Kind == DunningSuspend && step.InvoiceID == inv.InvoiceID && !s.st.Suspended {
-				s.suspend(ctx, "dunning", fmt.Sprintf("invoice %s overdue", inv.Number))
+				_ = s.suspend(ctx, s.recorded, "dunning", fmt.Sprintf("invoice %s overdue", inv.Number))
 			}
 		}
 		if s.ended() {
@@ -157,7 +157,7 @@ func (s *subscriber) dun(ctx workflow.Context, inv InvoiceFacts, due time.Time) 
 func (s *subscriber) renewed(ctx workflow.Context, inv InvoiceFacts, start, end time.Time) bool {
 	s.st.OpenInvoiceID = 0
 	if s.st.Suspended && s.st.SuspendedBy == "dunning" {
-		s.unsuspend(ctx, "billing", "invoice "+inv.Number+" paid")
+		_ = s.unsuspend(ctx, s.recorded, "billing", "invoice "+inv.Number+" paid")
 	}
 	s.st.PeriodStart, s.st.PeriodEnd = start, end
 	s.st.Cycles++

@@ -9,24 +9,40 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-func (s *subscriber) suspend(ctx workflow.Context, by, reason string) {
+// suspend suspends the subscription and its service. write records the change: record in the
+// main loop (dunning), tryRecord for staff, whose Update fails when the write does, with the
+// service left running.
+func (s *subscriber) suspend(ctx workflow.Context, write func(workflow.Context, SubscriptionRecord) error, by, reason string) error {
+	if err := write(ctx, SubscriptionRecord{Status: SubSuspended, Kind: "suspended", Message: "suspended: " + reason, Actor: by}); err != nil {
+		return err
+	}
 	s.st.Suspended, s.st.SuspendedBy = true, by
-	s.record(ctx, SubscriptionRecord{Status: SubSuspended, Kind: "suspended", Message: "suspended: " + reason, Actor: by})
 	if s.st.ServiceID > 0 {
 		s.provision(ctx, OpSuspend, reason, by)
 	}
+	return nil
 }
 
-func (s *subscriber) unsuspend(ctx workflow.Context, by, reason string) {
-	s.st.Suspended, s.st.SuspendedBy = false, ""
+// unsuspend lifts a suspension; write as for suspend.
+func (s *subscriber) unsuspend(ctx workflow.Context, write func(workflow.Context, SubscriptionRecord) error, by, reason string) error {
 	status := SubActive
 	if s.st.OpenInvoiceID != 0 && s.st.Status == SubSuspended {
 		status = SubPastDue
 	}
-	s.record(ctx, SubscriptionRecord{Status: status, Kind: "unsuspended", Message: "unsuspended: " + reason, Actor: by})
+	if err := write(ctx, SubscriptionRecord{Status: status, Kind: "unsuspended", Message: "unsuspended: " + reason, Actor: by}); err != nil {
+		return err
+	}
+	s.st.Suspended, s.st.SuspendedBy = false, ""
 	if s.st.ServiceID > 0 {
 		s.provision(ctx, OpUnsuspend, reason, by)
 	}
+	return nil
+}
+
+// recorded is record for steps that must go on: it never fails.
+func (s *subscriber) recorded(ctx workflow.Context, r SubscriptionRecord) error {
+	s.record(ctx, r)
+	return nil
 }
 
 // provision asks provision:<service> for an operation; a refusal is noted, not fatal.

@@ -39,6 +39,8 @@ type ledger struct {
 	status   []string // subscription statuses written, in order
 	credit   billing.Money
 	plan     DunningSchedule // the customer's dunning overrides
+	// refuse, when set, makes the database refuse a record (the error it returns)
+	refuse func(SubscriptionRecord) error
 }
 
 type fakeInvoice struct {
@@ -96,6 +98,11 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActivityRecordSubscription, func(_ context.Context, r SubscriptionRecord) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
+		if l.refuse != nil {
+			if err := l.refuse(r); err != nil {
+				return err
+			}
+		}
 		if _, seen := l.events[r.Key]; seen {
 			return nil
 		}

@@ -12,7 +12,60 @@ import (
 )
 
 // record writes a state change and its timeline entry, and keeps the search attributes current.
+// The workflow never goes on past a change the database does not hold: a write that keeps
+// failing is retried until it succeeds (see retryRecord).
 func (s *subscriber) record(ctx workflow.Context, r SubscriptionRecord) {
+	r = s.prepareRecord(r)
+	if !s.writeFirst {
+		s.apply(ctx, r)
+	}
+	if err := localBilling(ctx, ActivityRecordSubscription, r, nil); err != nil {
+		s.retryRecord(ctx, r, err)
+	}
+	if s.writeFirst {
+		s.apply(ctx, r)
+	}
+}
+
+// tryRecord is record for the change an Update makes: a write that still fails after the local
+// retries is returned, so the Update answers with the error and does nothing that would follow
+// the change (no invoice cancelled, no service terminated). The state changes only once the
+// database holds the change.
+func (s *subscriber) tryRecord(ctx workflow.Context, r SubscriptionRecord) error {
+	r = s.prepareRecord(r)
+	before := s.st
+	if !s.writeFirst {
+		s.apply(ctx, r)
+	}
+	if err := localBilling(ctx, ActivityRecordSubscription, r, nil); err != nil {
+		workflow.GetLogger(ctx).Error("record subscription change", "kind", r.Kind, "error", err)
+		if !s.writeFirst { // undo what was applied ahead of the write
+			if s.st.Status != before.Status {
+				_ = workflow.UpsertTypedSearchAttributes(ctx, SubscriptionStatusKey.ValueSet(before.Status))
+			}
+			s.st.Status, s.st.CancelReason, s.st.Timeline = before.Status, before.CancelReason, before.Timeline
+		}
+		return fmt.Errorf("the change could not be saved (%s); nothing was changed: %w", r.Kind, err)
+	}
+	if s.writeFirst {
+		s.apply(ctx, r)
+	}
+	return nil
+}
+
+// prepareRecord names the record: its subscription, workflow, actor and idempotency key.
+func (s *subscriber) prepareRecord(r SubscriptionRecord) SubscriptionRecord {
+	s.seq++
+	r.SubscriptionID, r.WorkflowID = s.st.SubscriptionID, s.wfID
+	r.Key = fmt.Sprintf("%s:ev:%d", s.wfID, s.seq)
+	if r.Actor == "" {
+		r.Actor = "billing"
+	}
+	return r
+}
+
+// apply makes a recorded change part of the workflow's state.
+func (s *subscriber) apply(ctx workflow.Context, r SubscriptionRecord) {
 	if r.Status != "" && r.Status != s.st.Status {
 		s.st.Status = r.Status
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SubscriptionStatusKey.ValueSet(r.Status))
@@ -20,15 +73,30 @@ func (s *subscriber) record(ctx workflow.Context, r SubscriptionRecord) {
 	if r.CancelReason != "" {
 		s.st.CancelReason = r.CancelReason
 	}
-	s.seq++
-	r.SubscriptionID, r.WorkflowID = s.st.SubscriptionID, s.wfID
-	r.Key = fmt.Sprintf("%s:ev:%d", s.wfID, s.seq)
-	if r.Actor == "" {
-		r.Actor = "billing"
-	}
 	s.remember(ctx, r.Kind, r.Message)
-	if err := localBilling(ctx, ActivityRecordSubscription, r, nil); err != nil {
-		workflow.GetLogger(ctx).Error("record subscription change", "kind", r.Kind, "error", err)
+}
+
+// retryRecord writes a record the database refused until it takes it: as an activity retried
+// without end, which shows in the Temporal UI as a pending activity with its last error, and,
+// should the error be one retrying cannot fix, again every hour until the cause is repaired.
+// The subscription waits meanwhile rather than act on a change PostgreSQL does not show.
+func (s *subscriber) retryRecord(ctx workflow.Context, r SubscriptionRecord, cause error) {
+	workflow.GetLogger(ctx).Error("record subscription change failed; retrying until it succeeds", "kind", r.Kind, "error", cause)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		Summary:             "record " + r.Kind + " (the database refused it; retrying)",
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    10 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Minute,
+			MaximumAttempts:    0, // unlimited
+		},
+	})
+	for ctx.Err() == nil {
+		if err := workflow.ExecuteActivity(actx, ActivityRecordSubscription, r).Get(ctx, nil); err == nil {
+			return
+		}
+		_ = workflow.Sleep(ctx, time.Hour)
 	}
 }
 

@@ -110,6 +110,9 @@ func (s *subscriber) validateCancel(r CancelRequest) error {
 	if r.Reason == "" {
 		return errors.New("give a reason for cancelling")
 	}
+	if err := CheckText("the reason", r.Reason); err != nil {
+		return err
+	}
 	if r.AtPeriodEnd && s.st.CancelAtPeriodEnd {
 		return errors.New("the subscription already cancels at the end of the period")
 	}
@@ -117,24 +120,20 @@ func (s *subscriber) validateCancel(r CancelRequest) error {
 }
 
 func (s *subscriber) cancel(ctx workflow.Context, r CancelRequest) (SubscriptionState, error) {
-	s.st.CancelReason = r.Reason
 	if r.AtPeriodEnd && s.st.Status != SubPending {
-		s.st.CancelAtPeriodEnd = true
-		yes := true
-		s.record(ctx, SubscriptionRecord{CancelAtEnd: &yes, CancelReason: r.Reason, Kind: "cancel-requested",
-			Message: fmt.Sprintf("will cancel on %s: %s", s.st.PeriodEnd.UTC().Format(time.DateOnly), r.Reason), Actor: r.Actor})
-		s.next.None = true
-		s.wake = true
-		return s.st, nil
+		return s.cancelAtPeriodEnd(ctx, r)
 	}
-	if s.st.OpenInvoiceID != 0 {
-		s.exec(ctx, "cancel open invoice", ActivityCancelInvoice, s.st.OpenInvoiceID, nil)
+	if !s.writeFirst {
+		return s.cancelNowRecordingLast(ctx, r)
 	}
-	if s.st.Status == SubPending && s.in.FirstInvoiceID != 0 {
-		s.exec(ctx, "cancel order invoice", ActivityCancelInvoice, s.in.FirstInvoiceID, nil)
+	// The database says cancelled before anything follows from it: a refused write leaves the
+	// invoices open and the service running, and the Update answers with the error.
+	pending := s.st.Status == SubPending
+	if err := s.tryRecord(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
+		Message: "cancelled now: " + r.Reason, Actor: r.Actor}); err != nil {
+		return s.st, err
 	}
-	s.record(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
-		Message: "cancelled now: " + r.Reason, Actor: r.Actor})
+	s.withdrawInvoices(ctx, pending)
 	if s.st.ServiceID > 0 { // a service never provisioned is closed as abandoned
 		s.provision(ctx, OpTerminate, "subscription cancelled: "+r.Reason, r.Actor)
 	}
@@ -142,7 +141,52 @@ func (s *subscriber) cancel(ctx workflow.Context, r CancelRequest) (Subscription
 	return s.st, nil
 }
 
+func (s *subscriber) cancelAtPeriodEnd(ctx workflow.Context, r CancelRequest) (SubscriptionState, error) {
+	if !s.writeFirst {
+		s.st.CancelReason, s.st.CancelAtPeriodEnd = r.Reason, true
+	}
+	yes := true
+	if err := s.tryRecord(ctx, SubscriptionRecord{CancelAtEnd: &yes, CancelReason: r.Reason, Kind: "cancel-requested",
+		Message: fmt.Sprintf("will cancel on %s: %s", s.st.PeriodEnd.UTC().Format(time.DateOnly), r.Reason), Actor: r.Actor}); err != nil {
+		return s.st, err
+	}
+	s.st.CancelReason, s.st.CancelAtPeriodEnd = r.Reason, true
+	s.next.None = true
+	s.wake = true
+	return s.st, nil
+}
+
+// withdrawInvoices cancels the open renewal invoice and, before the first payment, the order's.
+func (s *subscriber) withdrawInvoices(ctx workflow.Context, pending bool) {
+	if s.st.OpenInvoiceID != 0 {
+		s.exec(ctx, "cancel open invoice", ActivityCancelInvoice, s.st.OpenInvoiceID, nil)
+	}
+	if pending && s.in.FirstInvoiceID != 0 {
+		s.exec(ctx, "cancel order invoice", ActivityCancelInvoice, s.in.FirstInvoiceID, nil)
+	}
+}
+
+// cancelNowRecordingLast is how runs started before versionRecordWritesFirst cancel: invoices
+// first, then the record. Kept so their histories replay; a refused write still stops the
+// termination.
+func (s *subscriber) cancelNowRecordingLast(ctx workflow.Context, r CancelRequest) (SubscriptionState, error) {
+	s.st.CancelReason = r.Reason
+	s.withdrawInvoices(ctx, s.st.Status == SubPending)
+	if err := s.tryRecord(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
+		Message: "cancelled now: " + r.Reason, Actor: r.Actor}); err != nil {
+		return s.st, err
+	}
+	if s.st.ServiceID > 0 {
+		s.provision(ctx, OpTerminate, "subscription cancelled: "+r.Reason, r.Actor)
+	}
+	s.wake = true
+	return s.st, nil
+}
+
 func (s *subscriber) validateSuspend(a StaffAction) error {
+	if err := CheckText("the reason", a.Reason); err != nil {
+		return err
+	}
 	if s.st.Suspended || (s.st.Status != SubActive && s.st.Status != SubPastDue) {
 		return fmt.Errorf("cannot suspend a %s subscription", s.st.Status)
 	}
@@ -150,11 +194,14 @@ func (s *subscriber) validateSuspend(a StaffAction) error {
 }
 
 func (s *subscriber) suspendByStaff(ctx workflow.Context, a StaffAction) (SubscriptionState, error) {
-	s.suspend(ctx, a.Actor, nonEmpty(a.Reason, "by staff"))
-	return s.st, nil
+	err := s.suspend(ctx, s.tryRecord, a.Actor, nonEmpty(a.Reason, "by staff"))
+	return s.st, err
 }
 
 func (s *subscriber) validateUnsuspend(a StaffAction) error {
+	if err := CheckText("the reason", a.Reason); err != nil {
+		return err
+	}
 	if !s.st.Suspended {
 		return fmt.Errorf("the subscription is not suspended (it is %s)", s.st.Status)
 	}
@@ -162,8 +209,8 @@ func (s *subscriber) validateUnsuspend(a StaffAction) error {
 }
 
 func (s *subscriber) unsuspendByStaff(ctx workflow.Context, a StaffAction) (SubscriptionState, error) {
-	s.unsuspend(ctx, a.Actor, nonEmpty(a.Reason, "by staff"))
-	return s.st, nil
+	err := s.unsuspend(ctx, s.tryRecord, a.Actor, nonEmpty(a.Reason, "by staff"))
+	return s.st, err
 }
 
 func (s *subscriber) validateRetry(a StaffAction) error {
