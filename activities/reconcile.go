@@ -129,14 +129,11 @@ func (r *Reconciler) ensureRunning(ctx context.Context, sub store.LiveSubscripti
 	default:
 		return "closed", nil
 	}
-	if sub.Status == store.SubscriptionPending && !sub.FirstInvoiceID.Valid {
-		return "", fmt.Errorf("pending subscription %d has no order invoice to wait for", sub.ID)
-	}
 	opts := workflows.SubscriptionStartOptions(sub.ID, sub.CustomerID, r.TaskQueue)
 	opts.TypedSearchAttributes = temporal.NewSearchAttributes( // an active one starts as what it is
 		workflows.CustomerIDKey.ValueSet(strconv.FormatInt(sub.CustomerID, 10)), workflows.SubscriptionStatusKey.ValueSet(sub.Status))
 	_, err = r.Temporal.ExecuteWorkflow(ctx, opts, workflows.Subscription, workflows.SubscriptionInput{SubscriptionID: sub.ID, CustomerID: sub.CustomerID,
-		FirstInvoiceID: sub.FirstInvoiceID.Int64, Timings: r.Timings})
+		FirstInvoiceID: sub.FirstInvoiceID, Timings: r.Timings})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started): // started meanwhile (the checkout, another reconciler) or closed
