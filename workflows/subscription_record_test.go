@@ -103,3 +103,33 @@ func TestARefusedRenewalRecordIsRetriedUntilTheDatabaseTakesIt(t *testing.T) {
 		t.Fatalf("next run state %+v", next.State)
 	}
 }
+
+func TestStaffSuspensionWhoseRecordFailsLeavesTheServiceRunning(t *testing.T) {
+	l := newLedger()
+	l.pay(1)
+	l.refuse = func(r SubscriptionRecord) error {
+		if r.Kind == "suspended" {
+			return nulRefused
+		}
+		return nil
+	}
+	env := newSubscriptionEnv(t, l, start)
+	var suspendErr error
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateSuspend, "s", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { t.Errorf("suspension rejected by the validator: %v", err) },
+			OnAccept:   func() {},
+			OnComplete: func(_ any, err error) { suspendErr = err },
+		}, StaffAction{Actor: "admin:1", Reason: "abuse report"})
+	}, 3*24*time.Hour)
+	next := runUntilContinue(t, env, firstInput())
+	if suspendErr == nil {
+		t.Fatal("the suspension answered without error although it was never saved")
+	}
+	if got := l.opsString(); got != "create" {
+		t.Fatalf("provisioning ops %q, want only the create: the service must keep running", got)
+	}
+	if next.State.Suspended || next.State.Status != SubActive {
+		t.Fatalf("workflow state %+v, want active and not suspended", next.State)
+	}
+}

@@ -39,12 +39,6 @@ func (s *subscriber) unsuspend(ctx workflow.Context, write func(workflow.Context
 	return nil
 }
 
-// recorded is record for steps that must go on: it never fails.
-func (s *subscriber) recorded(ctx workflow.Context, r SubscriptionRecord) error {
-	s.record(ctx, r)
-	return nil
-}
-
 // provision asks provision:<service> for an operation; a refusal is noted, not fatal.
 func (s *subscriber) provision(ctx workflow.Context, kind OpKind, reason, actor string) {
 	s.seq++

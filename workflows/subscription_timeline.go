@@ -53,6 +53,13 @@ func (s *subscriber) tryRecord(ctx workflow.Context, r SubscriptionRecord) error
 	return nil
 }
 
+// recorded is record as a write function for steps that must go on (suspend and unsuspend
+// by dunning): it never fails.
+func (s *subscriber) recorded(ctx workflow.Context, r SubscriptionRecord) error {
+	s.record(ctx, r)
+	return nil
+}
+
 // prepareRecord names the record: its subscription, workflow, actor and idempotency key.
 func (s *subscriber) prepareRecord(r SubscriptionRecord) SubscriptionRecord {
 	s.seq++
