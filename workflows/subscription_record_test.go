@@ -10,15 +10,15 @@ import (
 	"go.temporal.io/sdk/testsuite"
 )
 
-// nulRefused is what PostgreSQL answers when text holds a NUL byte.
-var nulRefused = errors.New(`pq: invalid byte sequence for encoding "UTF8": 0x00`)
+// errNulRefused is what PostgreSQL answers when text holds a NUL byte.
+var errNulRefused = errors.New(`pq: invalid byte sequence for encoding "UTF8": 0x00`)
 
 func TestCancelWhoseRecordFailsAnswersWithTheErrorAndLeavesTheServiceRunning(t *testing.T) {
 	l := newLedger()
 	l.pay(1)
 	l.refuse = func(r SubscriptionRecord) error {
 		if r.Kind == "cancelled" {
-			return nulRefused
+			return errNulRefused
 		}
 		return nil
 	}
@@ -109,7 +109,7 @@ func TestStaffSuspensionWhoseRecordFailsLeavesTheServiceRunning(t *testing.T) {
 	l.pay(1)
 	l.refuse = func(r SubscriptionRecord) error {
 		if r.Kind == "suspended" {
-			return nulRefused
+			return errNulRefused
 		}
 		return nil
 	}
