@@ -27,8 +27,8 @@ func (s *subscriber) record(ctx workflow.Context, r SubscriptionRecord) {
 	}
 }
 
-// tryRecord is record for the change an Update makes: a write that still fails after the local
-// retries is returned, so the Update answers with the error and does nothing that would follow
+// tryRecord is record for the change an Update makes: a write that still fails after a few
+// quick retries is returned, so the Update answers with the error and does nothing that would follow
 // the change (no invoice cancelled, no service terminated). The state changes only once the
 // database holds the change.
 func (s *subscriber) tryRecord(ctx workflow.Context, r SubscriptionRecord) error {
@@ -37,7 +37,13 @@ func (s *subscriber) tryRecord(ctx workflow.Context, r SubscriptionRecord) error
 	if !s.writeFirst {
 		s.apply(ctx, r)
 	}
-	if err := localBilling(ctx, ActivityRecordSubscription, r, nil); err != nil {
+	// A few quick attempts: the caller (a page waiting up to 30 s) gets its answer in time.
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 4,
+			NonRetryableErrorTypes: []string{BillingPermanentError}},
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, ActivityRecordSubscription, r).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record subscription change", "kind", r.Kind, "error", err)
 		if !s.writeFirst { // undo what was applied ahead of the write
 			if s.st.Status != before.Status {
