@@ -392,7 +392,7 @@ func (s *server) cancelSubscription(w http.ResponseWriter, r *http.Request) {
 	when := r.PostFormValue("when")
 	if err := workflows.CheckText("the reason", reason); err != nil { // no form sends this: refuse, change nothing
 		s.refuseOnSubscription(w, r, sub, http.StatusBadRequest, "Your subscription was not cancelled: "+err.Error()+".",
-			map[string]string{"when": when}, map[string]string{"reason": "Use letters, digits and punctuation only."})
+			map[string]string{"when": when}, map[string]string{"reason": "Remove the control characters (such as a NUL byte) from the reason."})
 		return
 	}
 	form, errs := map[string]string{"reason": reason, "when": when}, map[string]string{}
