@@ -135,12 +135,17 @@ func (b *Billing) SavePaymentMethod(ctx context.Context, in workflows.PaymentMet
 	if err != nil {
 		return err
 	}
-	if len(pays) == 0 {
-		return nil // paid by credit: nothing to remember
+	var gw gateways.Gateway
+	if len(pays) > 0 {
+		gw, _ = b.Gateways.Get(pays[len(pays)-1].Gateway) // "manual" (marked paid by staff) is no gateway
 	}
-	gw, err := b.Gateways.Get(pays[len(pays)-1].Gateway)
-	if err != nil {
-		return nil // e.g. marked paid by staff ("manual"): renewals will not auto-charge
+	if gw == nil { // paid by credit or by hand: renewals charge the customer's default method, if any
+		sub, err := b.Store.SubscriptionByID(ctx, in.SubscriptionID)
+		if err != nil {
+			return storeErr(err)
+		}
+		_, _, err = b.renewalMethod(ctx, sub)
+		return err
 	}
 	u, err := b.Store.UserByID(ctx, inv.CustomerID)
 	if err != nil {
@@ -261,7 +266,9 @@ func (b *Billing) SendInvoiceMail(ctx context.Context, m workflows.InvoiceMail) 
 	}
 	if inv.SubscriptionID.Valid && m.Kind == workflows.InvoiceMailNew {
 		if sub, err := b.Store.SubscriptionByID(ctx, inv.SubscriptionID.Int64); err == nil {
-			n.AutoCharge = sub.PaymentMethodRef != ""
+			// A gateway that cannot be asked now makes the mail say "pay in your account"; the
+			// charge on the due date looks again.
+			_, n.AutoCharge, _ = b.renewalMethod(ctx, sub)
 		}
 	}
 	link := b.BaseURL + "/account/invoices/" + strconv.FormatInt(inv.ID, 10)
@@ -292,12 +299,16 @@ func (b *Billing) ChargeInvoice(ctx context.Context, in workflows.ChargeInput) (
 	if err != nil {
 		return out, storeErr(err)
 	}
-	if sub.PaymentMethodRef == "" {
-		out.Failure = "no saved payment method"
+	method, ok, err := b.renewalMethod(ctx, sub)
+	if err != nil {
+		return out, err
+	}
+	if !ok { // nothing to charge: the customer pays the invoice in their account
+		out.Failure, out.NoPaymentMethod = "no saved payment method", true
 		return out, nil
 	}
-	res, err := b.payments().ChargeSaved(ctx, payments.Charge{InvoiceID: inv.ID, Gateway: sub.Gateway,
-		CustomerRef: sub.GatewayCustomerRef, MethodRef: sub.PaymentMethodRef, Key: in.IdempotencyKey, By: in.CreatedBy})
+	res, err := b.payments().ChargeSaved(ctx, payments.Charge{InvoiceID: inv.ID, Gateway: method.Gateway.Name(),
+		CustomerRef: method.CustomerRef, MethodRef: method.MethodRef, Key: in.IdempotencyKey, By: in.CreatedBy})
 	if err != nil {
 		if gateways.Retryable(err) {
 			return out, err

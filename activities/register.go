@@ -14,6 +14,7 @@ type Set struct {
 	Provisioning *Provisioning
 	Billing      *Billing
 	Analytics    *Analytics
+	Reconciler   *Reconciler
 }
 
 // Register adds the workflows and their activities to a worker. Activities are registered under
@@ -55,6 +56,10 @@ func Register(r worker.Registry, s Set) {
 		r.RegisterActivityWithOptions(b.RequestProvisioning, name(workflows.ActivityRequestProvisioning))
 		r.RegisterActivityWithOptions(b.DunningPlan, name(workflows.ActivityDunningPlan))
 		r.RegisterActivityWithOptions(b.ReissueRenewal, name(workflows.ActivityReissueRenewal))
+	}
+	if rc := s.Reconciler; rc != nil {
+		r.RegisterWorkflowWithOptions(workflows.ReconcileSubscriptions, workflow.RegisterOptions{Name: workflows.WorkflowReconcileSubscriptions})
+		r.RegisterActivityWithOptions(rc.Reconcile, name(workflows.ActivityReconcileSubscriptions))
 	}
 	if a := s.Analytics; a != nil {
 		r.RegisterWorkflowWithOptions(workflows.AnalyticsSnapshot, workflow.RegisterOptions{Name: workflows.WorkflowAnalyticsSnapshot})

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -301,7 +302,7 @@ func (s *server) recordLogin(r *http.Request, u *store.User, email string, ok bo
 	if err := s.Store.RecordLogin(context.WithoutCancel(r.Context()), a); err != nil {
 		s.Log.Error("record login", "err", err)
 	}
-	details := fmt.Appendf(nil, `{"email":%q,"reason":%q}`, email, reason)
+	details, _ := json.Marshal(map[string]string{"email": email, "reason": reason})
 	s.audit(r, action, "", details)
 }
 

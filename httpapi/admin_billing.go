@@ -157,6 +157,10 @@ func (s *server) adminSubscriptionAction(w http.ResponseWriter, r *http.Request)
 	action := chi.URLParam(r, "action")
 	actor := "admin:" + strconv.FormatInt(currentUser(r).ID, 10)
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if err := workflows.CheckText("the reason", reason); err != nil {
+		s.renderAdminSubscription(w, r, sub, http.StatusBadRequest, "Nothing was changed: "+err.Error()+".")
+		return
+	}
 	var name string
 	var arg any
 	var result any

@@ -491,10 +491,10 @@ func (s *server) orderPlace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.startSubscription(r.Context(), order); err != nil {
-		s.Log.Error("start subscription workflow", "subscription", order.SubscriptionID, "err", err)
-		s.renderError(w, r, http.StatusServiceUnavailable, "Your order is saved",
-			"We could not start processing it just now. Please go back and place the order again in a minute: it will not be ordered twice.")
-		return
+		// The order is saved and can be paid: the subscriptions reconciler (a schedule on the
+		// worker, workflows.ReconcileScheduleID) starts the workflow within minutes, which then
+		// finds the payment. Failing here would only make the customer order again.
+		s.Log.Error("start subscription workflow; the reconciler will start it", "subscription", order.SubscriptionID, "err", err)
 	}
 	inv, err := s.Store.CustomerInvoice(r.Context(), u.ID, order.InvoiceID)
 	if err != nil {

@@ -617,7 +617,8 @@ func (s *server) adminPinNote(w http.ResponseWriter, r *http.Request) {
 	if pinned {
 		action, done = "customer.note_pin", "note-pinned"
 	}
-	s.audit(r, action, userTarget(u.ID), fmt.Appendf(nil, `{"note_id":%d}`, noteID))
+	details, _ := json.Marshal(map[string]any{"note_id": noteID})
+	s.audit(r, action, userTarget(u.ID), details)
 	http.Redirect(w, r, fmt.Sprintf("/admin/customers/%d?done=%s#notes", u.ID, done), http.StatusSeeOther)
 }
 

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -141,7 +142,8 @@ func (s *server) setDefaultPaymentMethod(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, "payment_method.default", userTarget(u.ID), fmt.Appendf(nil, `{"gateway":%q,"last4":%q}`, g.Name(), m.Last4))
+	details, _ := json.Marshal(map[string]any{"gateway": g.Name(), "last4": m.Last4})
+	s.audit(r, "payment_method.default", userTarget(u.ID), details)
 	http.Redirect(w, r, "/account/payment-methods?done=default", http.StatusSeeOther)
 }
 
@@ -190,7 +192,8 @@ func (s *server) removePaymentMethod(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, "payment_method.remove", userTarget(u.ID), fmt.Appendf(nil, `{"gateway":%q,"last4":%q}`, g.Name(), m.Last4))
+	details, _ := json.Marshal(map[string]any{"gateway": g.Name(), "last4": m.Last4})
+	s.audit(r, "payment_method.remove", userTarget(u.ID), details)
 	http.Redirect(w, r, "/account/payment-methods?done=removed", http.StatusSeeOther)
 }
 

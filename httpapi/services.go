@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -167,7 +168,8 @@ func (s *server) adminCreateService(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, "service.create", serviceTarget(svc.ID), fmt.Appendf(nil, `{"customer":%d,"product":%d,"panel":%d}`, cust.ID, prod.ID, panel.ID))
+	details, _ := json.Marshal(map[string]any{"customer": cust.ID, "product": prod.ID, "panel": panel.ID})
+	s.audit(r, "service.create", serviceTarget(svc.ID), details)
 	http.Redirect(w, r, fmt.Sprintf("/admin/services/%d", svc.ID), http.StatusSeeOther)
 }
 

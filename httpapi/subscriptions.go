@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -368,7 +369,8 @@ func (s *server) changePlan(w http.ResponseWriter, r *http.Request) {
 		s.refuseOnSubscription(w, r, sub, http.StatusConflict, "Your plan was not changed. "+updateMessage(err), nil, nil)
 		return
 	}
-	s.audit(r, "subscription.change_plan", "subscription:"+strconv.FormatInt(sub.ID, 10), fmt.Appendf(nil, `{"product":%d,"net":%q}`, productID, money(res.Net)))
+	details, _ := json.Marshal(map[string]any{"product": productID, "net": money(res.Net)})
+	s.audit(r, "subscription.change_plan", "subscription:"+strconv.FormatInt(sub.ID, 10), details)
 	switch {
 	case res.InvoiceID > 0 && res.Net.IsPositive():
 		http.Redirect(w, r, fmt.Sprintf("/account/invoices/%d", res.InvoiceID), http.StatusSeeOther)
@@ -387,6 +389,11 @@ func (s *server) cancelSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	when := r.PostFormValue("when")
+	if err := workflows.CheckText("the reason", reason); err != nil { // no form sends this: refuse, change nothing
+		s.refuseOnSubscription(w, r, sub, http.StatusBadRequest, "Your subscription was not cancelled: "+err.Error()+".",
+			map[string]string{"when": when}, map[string]string{"reason": "Remove the control characters (such as a NUL byte) from the reason."})
+		return
+	}
 	form, errs := map[string]string{"reason": reason, "when": when}, map[string]string{}
 	switch {
 	case reason == "":
@@ -413,7 +420,8 @@ func (s *server) cancelSubscription(w http.ResponseWriter, r *http.Request) {
 		s.refuseOnSubscription(w, r, sub, http.StatusConflict, "Your subscription was not cancelled. "+updateMessage(err), form, nil)
 		return
 	}
-	s.audit(r, "subscription.cancel", "subscription:"+strconv.FormatInt(sub.ID, 10), fmt.Appendf(nil, `{"when":%q,"reason":%q}`, when, reason))
+	details, _ := json.Marshal(map[string]any{"when": when, "reason": reason})
+	s.audit(r, "subscription.cancel", "subscription:"+strconv.FormatInt(sub.ID, 10), details)
 	done := "cancelled"
 	if when == "period_end" {
 		done = "cancel-scheduled"

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ezscale/billing/billing"
@@ -135,6 +136,26 @@ func currentRun(ctx context.Context, t *testing.T, c client.Client, id string) c
 	return c.GetWorkflow(ctx, id, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
 }
 
+// waitClosed waits until a workflow run has closed (completed, continued as new, cancelled...),
+// so its history is whole.
+func waitClosed(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun) {
+	t.Helper()
+	for {
+		desc, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s (run %s) is still running", run.GetID(), run.GetRunID())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // TestDevServerSubscriptionLifecycle runs a subscription through a real dev server, worker,
 // database, sandbox gateway and panel simulator: order, payment on the hosted page, provisioning,
 // two renewals charged off-session, a declined renewal with suspension and unsuspension after
@@ -194,10 +215,18 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	} else if err := v.Get(&open); err != nil || open.OpenInvoiceID == 0 {
 		t.Fatalf("state while suspended: %+v (%v)", open, err)
 	}
+	dunned := currentRun(ctx, t, st.Temporal, workflows.SubscriptionID(o.SubscriptionID))
 	st.Sandbox.DeclineOffSession(false)
 	d.payOnSandbox(ctx, t, open.OpenInvoiceID, "4242424242424242")
 	d.waitSubscription(ctx, t, o.SubscriptionID, "active again", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
 	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceActive)
+	// The run that went through dunning (failed charge, retries, suspension, payment) and the
+	// dunning itself, once both are closed.
+	waitClosed(ctx, t, st.Temporal, dunned)
+	dunning := st.Temporal.GetWorkflow(ctx, workflows.DunningID(open.OpenInvoiceID), "")
+	waitClosed(ctx, t, st.Temporal, dunning)
+	replayAndRecord(ctx, t, st.Temporal, dunned, "subscription_dunning.json", workflows.Subscription, workflows.Dunning)
+	replayAndRecord(ctx, t, st.Temporal, dunning, "dunning_paid.json", workflows.Subscription, workflows.Dunning)
 
 	// Cancel at the period end.
 	var state workflows.SubscriptionState

@@ -67,6 +67,9 @@ func Dunning(ctx workflow.Context, in DunningInput) (DunningResult, error) {
 				out.Failure = err.Error()
 			}
 			note := fmt.Sprintf("Payment attempt %d failed: %s.", step.attempt, out.Failure)
+			if out.NoPaymentMethod {
+				note = "The invoice is still unpaid and there is no saved payment method to charge: please pay it in your account."
+			}
 			if step.at.Before(in.DueAt.Add(t.Days(t.Dunning.SuspendDays))) {
 				note += fmt.Sprintf(" The service will be suspended on %s unless the invoice is paid.",
 					in.DueAt.Add(t.Days(t.Dunning.SuspendDays)).UTC().Format(time.DateOnly))

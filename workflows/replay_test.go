@@ -9,7 +9,7 @@ import (
 
 // recordedHistories are the histories each workflow must have in testdata/, so a lost recording
 // is noticed instead of silently replaying less.
-var recordedHistories = []string{"onboarding_*.json", "provision_*.json", "subscription_*.json"}
+var recordedHistories = []string{"onboarding_*.json", "provision_*.json", "subscription_*.json", "dunning_*.json"}
 
 // TestRecordedHistoriesReplay proves the current workflow code makes the same decisions as the
 // code that recorded each history in testdata/. A failure means a change would break running

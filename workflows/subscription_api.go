@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"fmt"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -213,6 +216,9 @@ type PaymentOutcome struct {
 	// Pending means a payment is on its way (accepted by the gateway, not settled, e.g. a bank
 	// debit): the invoice is not paid yet, and it must not be charged again meanwhile.
 	Pending bool
+	// NoPaymentMethod: the customer has no saved payment method at any gateway, so no charge
+	// was attempted; the invoice waits to be paid in the account.
+	NoPaymentMethod bool
 }
 
 // NextInvoice previews the next renewal invoice.
@@ -238,4 +244,21 @@ type DunningInput struct {
 type DunningResult struct {
 	Paid       bool
 	Terminated bool // the termination date passed unpaid
+}
+
+// CheckText refuses free text (a cancellation or suspension reason) that PostgreSQL could not
+// store or that would disturb a page or log line: invalid UTF-8 and control characters other
+// than tab and line breaks (a NUL byte is refused by PostgreSQL's text type). what names the
+// field in the message, e.g. "the reason". The portal and admin forms and the workflow's Update
+// validators all use it, so such text is refused before anything changes.
+func CheckText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8 text", what)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return fmt.Errorf("%s contains a control character (%U); remove it and try again", what, r)
+		}
+	}
+	return nil
 }

@@ -31,12 +31,16 @@ type ledger struct {
 	nextID   int64
 	charges  map[string]int // successful charges by idempotency key
 	cardOK   bool           // the saved card pays off-session
+	noMethod bool           // the customer has no payment method saved anywhere
+	notes    []string       // the notes of the mails, in order
 	mails    []string       // "kind:invoiceID"
 	ops      []string       // provisioning operations, "kind" in order
 	events   map[string]SubscriptionRecord
 	status   []string // subscription statuses written, in order
 	credit   billing.Money
 	plan     DunningSchedule // the customer's dunning overrides
+	// refuse, when set, makes the database refuse a record (the error it returns)
+	refuse func(SubscriptionRecord) error
 }
 
 type fakeInvoice struct {
@@ -94,6 +98,11 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActivityRecordSubscription, func(_ context.Context, r SubscriptionRecord) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
+		if l.refuse != nil {
+			if err := l.refuse(r); err != nil {
+				return err
+			}
+		}
 		if _, seen := l.events[r.Key]; seen {
 			return nil
 		}
@@ -117,6 +126,7 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.mails = append(l.mails, fmt.Sprintf("%s:%d", m.Kind, m.InvoiceID))
+		l.notes = append(l.notes, m.Note)
 		return nil
 	})
 	reg(ActivityChargeInvoice, func(_ context.Context, in ChargeInput) (PaymentOutcome, error) {
@@ -125,6 +135,9 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		inv := l.invoices[in.InvoiceID]
 		if inv.paid {
 			return PaymentOutcome{InvoiceID: inv.id, Paid: true}, nil
+		}
+		if l.noMethod {
+			return PaymentOutcome{InvoiceID: inv.id, Failure: "no saved payment method", NoPaymentMethod: true}, nil
 		}
 		if !l.cardOK {
 			return PaymentOutcome{InvoiceID: inv.id, Failure: "declined (insufficient_funds)"}, nil

@@ -139,6 +139,8 @@ func newWorker(cfg config.Config, tc client.Client, s *store.Store, m *mail.SMTP
 		Provisioning: prov,
 		Billing:      newBilling(cfg, s, m, tc, pay.registry),
 		Analytics:    &activities.Analytics{Store: s},
+		Reconciler: &activities.Reconciler{Store: s, Temporal: tc, TaskQueue: cfg.TaskQueue, Timings: timings(cfg),
+			MinAge: time.Minute},
 	})
 	return w
 }
@@ -254,6 +256,10 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 		return fmt.Errorf("start worker: %w", err)
 	}
 	if err := ensureAnalyticsSchedule(ctx, p.client, p.cfg.TaskQueue); err != nil {
+		w.Stop()
+		return err
+	}
+	if err := ensureReconcileSchedule(ctx, p.client, p.cfg.TaskQueue); err != nil {
 		w.Stop()
 		return err
 	}

@@ -145,6 +145,9 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	if err := ensureAnalyticsSchedule(ctx, tc, cfg.TaskQueue); err != nil {
 		return err
 	}
+	if err := ensureReconcileSchedule(ctx, tc, cfg.TaskQueue); err != nil {
+		return err
+	}
 
 	h, err := newHTTP(log, cfg, s, tc, mailer, mailSink, prov, pay)
 	if err != nil {
