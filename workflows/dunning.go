@@ -63,6 +63,9 @@ func Dunning(ctx workflow.Context, in DunningInput) (DunningResult, error) {
 			if err == nil && out.Paid {
 				return DunningResult{Paid: true}, nil
 			}
+			if err == nil && out.Pending { // a payment is on its way: no charge was made, nothing failed
+				continue
+			}
 			if err != nil {
 				out.Failure = err.Error()
 			}

@@ -80,6 +80,7 @@ func (s *subscriber) runCycle(ctx workflow.Context) bool {
 		out := s.charge(ctx, inv.InvoiceID, "due")
 		s.charging = false
 		switch paid = out.Paid; {
+		case !paid && out.Pending: // a bank debit on its way: dunning waits for it and charges nothing meanwhile
 		case !paid && out.NoPaymentMethod:
 			mailInvoice(ctx, inv.InvoiceID, InvoiceMailOverdue,
 				"The invoice is due today. There is no saved payment method to charge: please pay it in your account.")

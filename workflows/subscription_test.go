@@ -32,6 +32,7 @@ type ledger struct {
 	charges  map[string]int // successful charges by idempotency key
 	cardOK   bool           // the saved card pays off-session
 	noMethod bool           // the customer has no payment method saved anywhere
+	pending  bool           // a payment of the open invoice is on its way (a bank debit): charges take nothing
 	notes    []string       // the notes of the mails, in order
 	mails    []string       // "kind:invoiceID"
 	ops      []string       // provisioning operations, "kind" in order
@@ -138,6 +139,9 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 		}
 		if l.noMethod {
 			return PaymentOutcome{InvoiceID: inv.id, Failure: "no saved payment method", NoPaymentMethod: true}, nil
+		}
+		if l.pending {
+			return PaymentOutcome{InvoiceID: inv.id, Failure: "a payment is pending at the gateway", Pending: true}, nil
 		}
 		if !l.cardOK {
 			return PaymentOutcome{InvoiceID: inv.id, Failure: "declined (insufficient_funds)"}, nil
@@ -592,5 +596,33 @@ func TestACustomersDunningOverrideMovesSuspensionAndTermination(t *testing.T) {
 	// Retries after the suspension day still run (days 5 and 7), before termination on day 10.
 	if n := l.count("overdue:2"); n != 5 {
 		t.Fatalf("%d overdue mails, want 5", n)
+	}
+}
+
+// A payment on its way (a SEPA debit still processing) is neither paid nor failed: the due-date
+// charge and dunning's retries charge nothing and mail no "payment failed"; when it settles and
+// the webhook signals, the subscription renews.
+func TestPendingPaymentIsWaitedForNotChargedAgainOrMailedAsFailed(t *testing.T) {
+	l := newLedger()
+	l.pay(1)
+	l.pending = true
+	env := newSubscriptionEnv(t, l, start)
+	due := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
+	env.RegisterDelayedCallback(func() { // the debit settles on day 4 after due
+		l.mu.Lock()
+		l.pending = false
+		l.mu.Unlock()
+		l.pay(2)
+		env.SignalWorkflow(SignalInvoicePaid, InvoicePaid{InvoiceID: 2, Gateway: "stripe", PaymentRef: "pi_sepa", EventID: "evt_async"})
+	}, due.Add(4*24*time.Hour).Sub(start))
+	next := runUntilContinue(t, env, firstInput())
+	if n := l.count("overdue:2"); n != 0 {
+		t.Fatalf("%d overdue mails while the payment was pending, want none; mails %v", n, l.mails)
+	}
+	if len(l.charges) != 0 {
+		t.Fatalf("charges %v; nothing is charged while a payment is pending", l.charges)
+	}
+	if st := next.State; st.Status != SubActive || st.Cycles != 2 || !st.PeriodStart.Equal(due) {
+		t.Fatalf("after the pending payment settled: %+v", st)
 	}
 }
