@@ -107,7 +107,7 @@ func TestOrderPlacedWhileTemporalIsUnreachableIsPaidAndActivatedByTheReconciler(
 	}
 	sub := subs[0]
 	var notFound *serviceerror.NotFound
-	if _, err := st.Temporal.DescribeWorkflowExecution(ctx, workflows.SubscriptionID(sub.ID), ""); !errors.As(err, &notFound) {
+	if _, err := st.Temporal.DescribeWorkflow(ctx, workflows.SubscriptionID(sub.ID), ""); !errors.As(err, &notFound) {
 		t.Fatalf("describe %s: %v; want no workflow (its start failed)", workflows.SubscriptionID(sub.ID), err)
 	}
 

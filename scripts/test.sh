@@ -83,6 +83,14 @@ mkdir -p test-artifacts
 export EZSCALE_TEST_ARTIFACTS="$root/test-artifacts"
 say "go vet"
 go vet ./...
+
+# staticcheck v0.8.2 in ./bin: its findings fail the run like vet's.
+if [[ ! -x bin/staticcheck ]]; then
+  say "installing staticcheck v0.8.2 into ./bin"
+  GOBIN="$root/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+say "staticcheck"
+bin/staticcheck ./...
 say "go test"
 full=0
 if [[ $# -eq 0 ]]; then set -- ./...; full=1; fi

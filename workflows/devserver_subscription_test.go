@@ -40,7 +40,7 @@ func (d subscriptionDriver) order(ctx context.Context, t *testing.T, email, slug
 	if err != nil {
 		t.Fatal(err)
 	}
-	prod := provisionDriver{st: d.st}.product(ctx, t, slug)
+	prod := provisionDriver(d).product(ctx, t, slug)
 	q, _, err := d.st.Pricer.Order(ctx, pricing.OrderRequest{CustomerID: cust.ID, ProductID: prod.ID, Cycle: billing.Monthly, Currency: "USD", Now: time.Now()})
 	if err != nil {
 		t.Fatalf("price %s: %v", slug, err)
@@ -129,11 +129,11 @@ func (d subscriptionDriver) update(ctx context.Context, t *testing.T, subID int6
 // currentRun is the latest run of a workflow, for recording histories after continue-as-new.
 func currentRun(ctx context.Context, t *testing.T, c client.Client, id string) client.WorkflowRun {
 	t.Helper()
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := c.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.GetWorkflow(ctx, id, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+	return c.GetWorkflow(ctx, id, desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId())
 }
 
 // waitClosed waits until a workflow run has closed (completed, continued as new, cancelled...),
@@ -141,11 +141,11 @@ func currentRun(ctx context.Context, t *testing.T, c client.Client, id string) c
 func waitClosed(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun) {
 	t.Helper()
 	for {
-		desc, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+		desc, err := c.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		if desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return
 		}
 		select {

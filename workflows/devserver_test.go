@@ -145,11 +145,11 @@ func TestDevServerOnboardingEndsVerifiedAfterOneReminder(t *testing.T) {
 
 	first := j.waitMail(ctx, t, "alice@example.com", "Confirm your email address")
 	reminder := j.waitMail(ctx, t, "alice@example.com", "Reminder: confirm your email address")
-	desc, err := j.client.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	desc, err := j.client.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	started := desc.GetWorkflowExecutionInfo().GetStartTime().AsTime()
+	started := desc.RawResponse.GetWorkflowExecutionInfo().GetStartTime().AsTime()
 	if after := reminder.Received.Sub(started); after < 2*time.Second || !first.Received.Before(reminder.Received) {
 		t.Errorf("reminder came %v after the start, want at least the 2s ReminderAfter", after)
 	}
@@ -241,11 +241,11 @@ func TestDevServerRepeatedStartJoinsTheRunningOnboardingAndNeverRestartsIt(t *te
 	if err != nil {
 		t.Fatalf("start after onboarding finished: %v", err)
 	}
-	desc, err := j.client.DescribeWorkflowExecution(ctx, run.GetID(), "")
+	desc, err := j.client.DescribeWorkflow(ctx, run.GetID(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := desc.GetWorkflowExecutionInfo()
+	info := desc.RawResponse.GetWorkflowExecutionInfo()
 	if late.GetRunID() != run.GetRunID() || info.GetExecution().GetRunId() != run.GetRunID() ||
 		info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		t.Fatalf("start after onboarding finished gave run %s; latest run %s is %s; want the finished run %s kept",
