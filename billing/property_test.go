@@ -347,6 +347,8 @@ func (p prop) settlementState(s *Settlement, total, paid, refunded int64) {
 	}
 	want := StatusUnpaid
 	switch {
+	case refunded > 0 && total > 0 && paid-refunded >= total: // only an overpayment went back
+		want = StatusPaid
 	case refunded > 0 && refunded == paid:
 		want = StatusRefunded
 	case refunded > 0:

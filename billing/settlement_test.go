@@ -60,6 +60,11 @@ func TestSettlementOfZeroOverpaidAndInvalidPayments(t *testing.T) {
 	if over.Status() != StatusPaid || over.Overpaid().Amount != 500 || !over.AmountDue().IsZero() {
 		t.Errorf("overpaid: %s overpaid %v due %v; want paid, KWD 0.500, 0", over.Status(), over.Overpaid(), over.AmountDue())
 	}
+	// Returning the overpaid part leaves the invoice paid, not partially refunded.
+	must(t, over.Refund(Refund{Amount: money(500, "KWD"), Gateway: "sandbox", RefundID: "over"}))
+	if over.Status() != StatusPaid {
+		t.Errorf("overpayment returned: %s; want paid", over.Status())
+	}
 	for _, tc := range []struct {
 		name string
 		err  error
