@@ -546,6 +546,12 @@ func (s *server) placeNewOrder(w http.ResponseWriter, r *http.Request, p store.C
 	case errors.Is(err, store.ErrOutOfStock):
 		s.refuseChoice(w, r, p, http.StatusConflict, form, nil, p.Name+" sold out while you were ordering. Please choose another product.")
 		return store.Order{}, false
+	case errors.Is(err, store.ErrCouponUnavailable):
+		// Checked again under the coupon's lock when the order is saved: another order took its
+		// last use, or this customer already used a once-per-customer coupon.
+		s.refuseChoice(w, r, p, http.StatusConflict, form, map[string]string{"coupon": "This coupon cannot be used any more."}, "The coupon "+
+			store.NormalizeCouponCode(c.Coupon)+" has no uses left for you. Remove it and review your order again.")
+		return store.Order{}, false
 	case errors.Is(err, billing.ErrInsufficientCredit), errors.Is(err, billing.ErrCouponExhausted):
 		// Credit or the coupon's last use went to another order in the meantime: price again.
 		s.refuseChoice(w, r, p, http.StatusConflict, form, nil, "Your account credit or coupon changed while you were ordering. Please review your order again.")
