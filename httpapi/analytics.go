@@ -30,6 +30,7 @@ type dashboardFacts struct {
 	snapshots      []analytics.Snapshot
 	attention      []store.Service
 	attentionCount int
+	moneyAlerts    []web.MoneyAlertRow // open money alerts, newest first
 }
 
 // Windows of the dashboard's charts.
@@ -133,6 +134,10 @@ func (s *server) dashboardFacts(ctx context.Context, now time.Time) (dashboardFa
 	})
 	g.Go(func() (err error) {
 		f.snapshots, err = s.Store.MetricSnapshots(ctx, "", today.AddDate(0, 0, -trendDays), today.AddDate(0, 0, -1))
+		return err
+	})
+	g.Go(func() (err error) {
+		f.moneyAlerts, err = s.moneyAlerts(ctx, 0)
 		return err
 	})
 	g.Go(func() (err error) {
@@ -242,6 +247,7 @@ func dashboardAnalytics(f dashboardFacts, want string) web.DashboardAnalytics {
 				Definition: "MRR of customers who had some on the 1st and have none now (cancelled, terminated or suspended)."},
 		},
 		AttentionCount: f.attentionCount,
+		MoneyAlerts:    f.moneyAlerts,
 	}
 	for _, sv := range f.attention {
 		v.Attention = append(v.Attention, web.AttentionRow{ID: sv.ID, Hostname: sv.Hostname, Product: sv.ProductName,

@@ -321,7 +321,7 @@ func (s *server) renderAdminInvoice(w http.ResponseWriter, r *http.Request, inv 
 		row := web.PaymentRow{Gateway: pay.Gateway, Ref: pay.GatewayTxnID, Amount: money(pay.Amount), At: pay.CreatedAt}
 		var back int64
 		for _, rf := range refunds {
-			if rf.PaymentID == pay.ID {
+			if rf.PaymentID == pay.ID && rf.Counts() {
 				back += rf.Amount.Amount
 			}
 		}
@@ -332,6 +332,10 @@ func (s *server) renderAdminInvoice(w http.ResponseWriter, r *http.Request, inv 
 	}
 	if _, left, ok := payments.RefundablePayment(pays, refunds); ok {
 		v.RefundLeft = left.Decimal()
+	}
+	if v.Alerts, err = s.moneyAlerts(r.Context(), inv.ID); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	if hasPermission(currentUser(r).Role, permCreditNotesView) {
 		if v.CreditNotes, err = s.invoiceCreditNotes(r, inv.ID); err != nil {

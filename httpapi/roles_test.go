@@ -22,6 +22,7 @@ var adminRouteRoles = map[string][]string{
 	"GET /admin/":                                  {store.RoleBilling, store.RoleSupport},
 	"GET /admin/audit":                             {store.RoleBilling},
 	"POST /admin/invoices/{id}/refund":             {store.RoleBilling},
+	"POST /admin/alerts/{id}/resolve":              {store.RoleBilling},
 	"POST /admin/customers/{id}/credit":            {store.RoleBilling},
 	"GET /admin/subscriptions":                     {store.RoleBilling, store.RoleSupport},
 	"GET /admin/subscriptions/{id}":                {store.RoleBilling, store.RoleSupport},

@@ -248,6 +248,7 @@ func New(d Deps) http.Handler {
 			r.Post("/invoices/{id}/mark-paid", s.can(permInvoicesManage, s.adminMarkInvoicePaid))
 			r.Post("/invoices/{id}/cancel", s.can(permInvoicesManage, s.adminCancelInvoice))
 			r.Post("/invoices/{id}/refund", s.can(permInvoicesManage, s.adminRefundInvoice))
+			r.Post("/alerts/{id}/resolve", s.can(permInvoicesManage, s.adminResolveMoneyAlert))
 			r.Get("/credit-notes", s.can(permCreditNotesView, s.adminCreditNotes))
 			r.Get("/credit-notes/{id}", s.can(permCreditNotesView, s.adminCreditNote))
 			r.Get("/credit-notes/{id}/pdf", s.can(permCreditNotesView, s.adminCreditNotePDF))

@@ -19,6 +19,8 @@ type DashboardAnalytics struct {
 	// Attention lists the newest services needing attention; AttentionCount is how many there are.
 	Attention      []AttentionRow
 	AttentionCount int
+	// MoneyAlerts are the open money alerts, newest first.
+	MoneyAlerts []MoneyAlertRow
 	// SnapshotDays is how many stored daily snapshots the MRR trend is drawn from.
 	SnapshotDays int
 }
@@ -41,6 +43,16 @@ type DashboardChart struct {
 	Caption string
 	SVG     template.HTML
 	Wide    bool // spans the whole row
+}
+
+// MoneyAlertRow is money staff must look at: an overpayment that was returned, a refund that
+// failed at the gateway.
+type MoneyAlertRow struct {
+	ID        int64
+	Kind      string // in words: "Overpayment", "Refund failed"
+	Message   string
+	InvoiceID int64 // 0 when the alert is about no invoice
+	CreatedAt time.Time
 }
 
 // AttentionRow is a service waiting for staff after a failed build or panel operation.

@@ -392,4 +392,6 @@ type AdminInvoice struct {
 	SubscriptionID int64
 	// CreditNotes amend the invoice; listed when the viewer may see credit notes.
 	CreditNotes []CreditNoteRow
+	// Alerts are the invoice's open money alerts (an overpayment returned, a refund failed).
+	Alerts []MoneyAlertRow
 }
