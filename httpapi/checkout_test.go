@@ -195,6 +195,16 @@ func TestBadCouponsMissingFieldsAndSoldOutProductsAreRefusedAndCreateNothing(t *
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Both are delivered on the same panel as the seeded VPS (a product with no panel is not offered).
+	mapped, err := st.Store.CatalogProductByID(ctx, vps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{withFields.ID, soldOut.ID} {
+		if err := st.Store.SetProductPanel(ctx, id, mapped.PanelType.String, mapped.PanelPlanID, mapped.PanelOptions); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := newBrowser(t, st)
 	c.login("ana@example.com", "password 12345")
 
