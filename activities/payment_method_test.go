@@ -3,8 +3,6 @@ package activities_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -58,12 +56,7 @@ func saveCard(ctx context.Context, t *testing.T, st *testenv.Stack, u store.User
 	if err != nil {
 		t.Fatal(err)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.PostForm(co.URL, url.Values{"number": {"4242424242424242"}, "expiry": {"12 / 35"}, "cvc": {"123"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	testenv.PayWith4242(t, co.URL)
 	methods, err := st.Sandbox.PaymentMethods(ctx, ref)
 	if err != nil || len(methods) != 1 {
 		t.Fatalf("saved cards of customer %d: %v, %v", u.ID, methods, err)

@@ -20,7 +20,7 @@ func activeOrder(ctx context.Context, t *testing.T, st *testenv.Stack, email, sl
 	if err != nil {
 		t.Fatal(err)
 	}
-	productID := productBySlug(ctx, t, st, slug)
+	productID := st.ProductID(t, slug)
 	q, _, err := st.Pricer.Order(ctx, pricing.OrderRequest{CustomerID: cust.ID, ProductID: productID, Cycle: billing.Monthly,
 		Currency: "USD", CouponCode: coupon, Now: start})
 	if err != nil {
@@ -60,7 +60,7 @@ func TestDowngradeIssuesOneTaxedCreditNoteForWhatWasPaid(t *testing.T) {
 	}
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	sub := activeOrder(ctx, t, st, "down@example.com", "vps-8gb", "", start)
-	in := workflows.PlanChangeInput{SubscriptionID: sub.ID, ProductID: productBySlug(ctx, t, st, "vps-2gb"), At: start.AddDate(0, 0, 15),
+	in := workflows.PlanChangeInput{SubscriptionID: sub.ID, ProductID: st.ProductID(t, "vps-2gb"), At: start.AddDate(0, 0, 15),
 		Key: "subscription:1:change:3", WorkflowID: "subscription:1"}
 	var res workflows.PlanChangeResult
 	for range 2 { // a retried activity
@@ -95,19 +95,4 @@ func TestDowngradeIssuesOneTaxedCreditNoteForWhatWasPaid(t *testing.T) {
 	if bal, _ := st.Store.CreditBalance(ctx, free.CustomerID, "USD"); !bal.IsZero() {
 		t.Fatalf("a downgrade after a 100%% coupon minted %s of credit", bal)
 	}
-}
-
-func productBySlug(ctx context.Context, t *testing.T, st *testenv.Stack, slug string) int64 {
-	t.Helper()
-	list, err := st.Store.Products(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range list {
-		if p.Slug == slug {
-			return p.ID
-		}
-	}
-	t.Fatalf("no product %s", slug)
-	return 0
 }

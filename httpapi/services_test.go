@@ -18,17 +18,7 @@ import (
 // productID finds a demo product by slug.
 func productID(t *testing.T, st *testenv.Stack, slug string) int64 {
 	t.Helper()
-	list, err := st.Store.Products(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range list {
-		if p.Slug == slug {
-			return p.ID
-		}
-	}
-	t.Fatalf("no product %q", slug)
-	return 0
+	return st.ProductID(t, slug)
 }
 
 // createService submits the admin "create service" form and returns the new service's id.

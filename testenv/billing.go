@@ -67,12 +67,7 @@ func (s *Stack) RenewingSubscription(t testing.TB, n int, productID int64, due t
 	if err != nil {
 		t.Fatal(err)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.PostForm(co.URL, url.Values{"number": {"4242424242424242"}, "expiry": {"12 / 35"}, "cvc": {"123"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	PayWith4242(t, co.URL)
 	methods, err := s.Sandbox.PaymentMethods(ctx, ref)
 	if err != nil || len(methods) != 1 {
 		t.Fatalf("saved cards of customer %d: %v, %v", cust.ID, methods, err)
@@ -90,4 +85,34 @@ func (s *Stack) RenewingSubscription(t testing.TB, n int, productID int64, due t
 		t.Fatal(err)
 	}
 	return sub
+}
+
+// PayWith4242 submits the test card 4242 4242 4242 4242 on a sandbox hosted page (a checkout
+// or a setup page), as a customer would, without following the redirect back.
+func PayWith4242(t testing.TB, pageURL string) {
+	t.Helper()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(pageURL, url.Values{"number": {"4242424242424242"}, "expiry": {"12 / 35"}, "cvc": {"123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ProductID is the id of the catalog product with slug; a missing product fails the test.
+func (s *Stack) ProductID(t testing.TB, slug string) int64 {
+	t.Helper()
+	list, err := s.Store.Products(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list {
+		if p.Slug == slug {
+			return p.ID
+		}
+	}
+	t.Fatalf("no product %s in the catalog", slug)
+	return 0
 }
