@@ -76,7 +76,7 @@ func (b *Billing) LoadSubscription(ctx context.Context, id int64) (workflows.Sub
 		return workflows.SubscriptionFacts{}, storeErr(err)
 	}
 	f := workflows.SubscriptionFacts{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, ServiceID: sub.ServiceID.Int64,
-		ProductID: sub.ProductID, Cycle: sub.Cycle, Price: sub.Price(), Status: sub.Status,
+		ProductID: sub.ProductID, Cycle: sub.Cycle, Price: sub.Price(), Status: string(sub.Status),
 		PeriodStart: sub.PeriodStart.Time, PeriodEnd: sub.PeriodEnd.Time, AnchorDay: int(sub.AnchorDay.Int64)}
 	return f, nil
 }
@@ -103,7 +103,7 @@ func invoiceFacts(inv store.Invoice) workflows.InvoiceFacts {
 
 // RecordSubscription writes a state change and its timeline entry once per key.
 func (b *Billing) RecordSubscription(ctx context.Context, r workflows.SubscriptionRecord) error {
-	c := store.SubscriptionChange{ID: r.SubscriptionID, Status: r.Status, PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd,
+	c := store.SubscriptionChange{ID: r.SubscriptionID, Status: billing.SubscriptionStatus(r.Status), PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd,
 		AnchorDay: r.AnchorDay, ProductID: r.ProductID, Price: r.Price, CancelAtPeriodEnd: r.CancelAtEnd,
 		CancelReason: r.CancelReason, Cancelled: r.Cancelled,
 		Event: store.SubscriptionEvent{Kind: r.Kind, Message: r.Message, Actor: r.Actor, WorkflowID: r.WorkflowID,
@@ -291,7 +291,7 @@ func (b *Billing) ChargeInvoice(ctx context.Context, in workflows.ChargeInput) (
 		out.Paid = true
 		return out, nil
 	}
-	if inv.Status == store.StatusCancelled {
+	if inv.Status == billing.StatusCancelled {
 		out.Failure = "the invoice is cancelled"
 		return out, nil
 	}

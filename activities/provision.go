@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/secrets"
@@ -67,7 +68,7 @@ func (p *Provisioning) SetStatus(ctx context.Context, in workflows.StatusChange)
 	if in.Status == workflows.ServiceNeedsAttention {
 		attention = in.Reason
 	}
-	return p.Store.SetServiceStatus(ctx, in.ServiceID, in.Status, attention, store.ServiceEvent{
+	return p.Store.SetServiceStatus(ctx, in.ServiceID, billing.ServiceStatus(in.Status), attention, store.ServiceEvent{
 		Kind: "status", Message: in.Reason, Actor: "workflow", WorkflowID: in.WorkflowID,
 	})
 }

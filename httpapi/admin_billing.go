@@ -21,11 +21,10 @@ import (
 )
 
 // subscriptionStatuses are the filter choices of the admin subscription list.
-var subscriptionStatuses = []string{store.SubscriptionPending, store.SubscriptionActive, store.SubscriptionPastDue,
-	store.SubscriptionSuspended, store.SubscriptionCancelled, store.SubscriptionTerminated}
+var subscriptionStatuses = billing.AllSubscriptionStatuses()
 
 func (s *server) adminSubscriptions(w http.ResponseWriter, r *http.Request) {
-	status := r.URL.Query().Get("status")
+	status := billing.SubscriptionStatus(r.URL.Query().Get("status"))
 	if status != "" && !slices.Contains(subscriptionStatuses, status) {
 		status = ""
 	}
@@ -34,7 +33,10 @@ func (s *server) adminSubscriptions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v := web.AdminSubscriptions{Filter: status, Statuses: subscriptionStatuses}
+	v := web.AdminSubscriptions{Filter: string(status)}
+	for _, st := range subscriptionStatuses {
+		v.Statuses = append(v.Statuses, string(st))
+	}
 	for _, sub := range subs {
 		v.Subscriptions = append(v.Subscriptions, adminSubscriptionRow(sub))
 	}

@@ -263,10 +263,10 @@ func (s *server) customerView(ctx context.Context, u store.User) (web.AdminCusto
 	for _, sub := range subs {
 		v.Subscriptions = append(v.Subscriptions, subscriptionRow(sub))
 		switch sub.Status {
-		case store.SubscriptionActive, store.SubscriptionPastDue:
+		case billing.SubscriptionActive, billing.SubscriptionPastDue:
 			spend = addMoney(spend, sub.Cycle.MonthlyEquivalent(sub.Price()))
 			fallthrough
-		case store.SubscriptionPending, store.SubscriptionSuspended:
+		case billing.SubscriptionPending, billing.SubscriptionSuspended:
 			v.ActiveSubscriptions++
 		}
 	}

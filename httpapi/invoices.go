@@ -22,7 +22,7 @@ import (
 // invoiceStatuses are the statuses the admin list can be filtered by.
 var invoiceStatuses = []billing.Status{
 	billing.StatusDraft, billing.StatusUnpaid, billing.StatusPaid, billing.StatusPartiallyRefunded,
-	billing.StatusRefunded, store.StatusCancelled,
+	billing.StatusRefunded, billing.StatusCancelled,
 }
 
 func invoiceTarget(id int64) string { return "invoice:" + strconv.FormatInt(id, 10) }
@@ -303,7 +303,7 @@ func (s *server) renderAdminInvoice(w http.ResponseWriter, r *http.Request, inv 
 	lines, totals := invoiceLines(inv)
 	v := web.AdminInvoice{
 		Invoice: invoiceRow(inv, customer), Lines: lines, Totals: totals, Notes: inv.Notes,
-		CanPay:    inv.Status != billing.StatusDraft && inv.Status != store.StatusCancelled && inv.Totals.Due.IsPositive(),
+		CanPay:    inv.Status != billing.StatusDraft && inv.Status != billing.StatusCancelled && inv.Totals.Due.IsPositive(),
 		CanCancel: (inv.Status == billing.StatusDraft || inv.Status == billing.StatusUnpaid) && inv.Totals.Paid.IsZero(),
 	}
 	v.Currency, v.Nonce, v.SubscriptionID = inv.Currency, rand.Text(), inv.SubscriptionID.Int64
@@ -364,7 +364,7 @@ func (s *server) adminMarkInvoicePaid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case inv.Status == store.StatusCancelled:
+	case inv.Status == billing.StatusCancelled:
 		s.renderAdminInvoice(w, r, inv, http.StatusConflict, "A cancelled invoice cannot be paid.")
 		return
 	case inv.Status == billing.StatusDraft:
@@ -416,7 +416,7 @@ func (s *server) adminCancelInvoice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if inv.Status != store.StatusCancelled {
+	if inv.Status != billing.StatusCancelled {
 		s.audit(r, "invoice.cancel", invoiceTarget(inv.ID), nil)
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/invoices/%d?done=cancelled", inv.ID), http.StatusSeeOther)

@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/sdk/client"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
 	"github.com/ezscale/billing/workflows"
@@ -36,7 +37,7 @@ func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.page(r, "Services", nil)
-	f := store.ServiceSearch{Status: status, Query: strings.TrimSpace(q.Get("q")), Archived: q.Get("archived") == "on"}
+	f := store.ServiceSearch{Status: billing.ServiceStatus(status), Query: strings.TrimSpace(q.Get("q")), Archived: q.Get("archived") == "on"}
 	if v := q.Get("type"); knownProductType(v) {
 		f.ProductType = v
 	}
@@ -70,7 +71,11 @@ func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 	for _, svc := range list {
 		rows = append(rows, serviceRow(svc))
 	}
-	p.Data = web.AdminServices{Filter: status, Counts: counts, Services: rows, Archived: f.Archived, ArchivedCount: archived,
+	byStatus := make(map[string]int, len(counts))
+	for st, n := range counts {
+		byStatus[string(st)] = n
+	}
+	p.Data = web.AdminServices{Filter: status, Counts: byStatus, Services: rows, Archived: f.Archived, ArchivedCount: archived,
 		ProductTypes: productTypes, PanelTypes: panelTypeChoices, FilterQuery: listQuery(r, []string{"q", "type", "panel", "archived"})}
 	s.render(w, r, http.StatusOK, "admin_services", p)
 }
@@ -367,7 +372,7 @@ func (s *server) workflowURL(workflowID string) string {
 func serviceRow(svc store.Service) web.ServiceRow {
 	return web.ServiceRow{
 		ID: svc.ID, Customer: svc.CustomerName, CustomerEmail: svc.CustomerEmail, Product: svc.ProductName,
-		Panel: svc.PanelName, PanelType: svc.PanelType, Status: svc.Status, Hostname: svc.Hostname,
+		Panel: svc.PanelName, PanelType: svc.PanelType, Status: string(svc.Status), Hostname: svc.Hostname,
 		IPv4: svc.IPv4, Attention: svc.Attention, CreatedAt: svc.CreatedAt,
 	}
 }

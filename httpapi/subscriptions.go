@@ -33,15 +33,15 @@ const scheduleLength = 12
 // maxReasonLength bounds a cancellation reason.
 const maxReasonLength = 500
 
-var subscriptionBadges = map[string]string{
-	store.SubscriptionActive: "success", store.SubscriptionPending: "primary", store.SubscriptionPastDue: "warning",
-	store.SubscriptionSuspended: "warning", store.SubscriptionCancelled: "neutral", store.SubscriptionTerminated: "danger",
+var subscriptionBadges = map[billing.SubscriptionStatus]string{
+	billing.SubscriptionActive: "success", billing.SubscriptionPending: "primary", billing.SubscriptionPastDue: "warning",
+	billing.SubscriptionSuspended: "warning", billing.SubscriptionCancelled: "neutral", billing.SubscriptionTerminated: "danger",
 }
 
 // running reports whether a subscription is paid for and billed: its workflow renews it.
 func running(sub store.Subscription) bool {
 	switch sub.Status {
-	case store.SubscriptionActive, store.SubscriptionPastDue, store.SubscriptionSuspended:
+	case billing.SubscriptionActive, billing.SubscriptionPastDue, billing.SubscriptionSuspended:
 		return true
 	}
 	return false
@@ -49,7 +49,7 @@ func running(sub store.Subscription) bool {
 
 // ended reports whether a subscription is over.
 func ended(sub store.Subscription) bool {
-	return sub.Status == store.SubscriptionCancelled || sub.Status == store.SubscriptionTerminated
+	return sub.Status == billing.SubscriptionCancelled || sub.Status == billing.SubscriptionTerminated
 }
 
 // renews reports whether another invoice will come.
@@ -61,7 +61,7 @@ func renews(sub store.Subscription) bool {
 // plan's price, before discounts and tax.
 func subscriptionRow(sub store.Subscription) web.SubscriptionRow {
 	row := web.SubscriptionRow{
-		ID: sub.ID, Product: sub.ProductName, Status: sub.Status, Badge: subscriptionBadges[sub.Status],
+		ID: sub.ID, Product: sub.ProductName, Status: string(sub.Status), Badge: subscriptionBadges[sub.Status],
 		Cycle: cycleLabel(sub.Cycle), Price: money(sub.Price()), CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
 	}
 	if row.Badge == "" {
@@ -237,7 +237,7 @@ func (s *server) subscriptionPage(r *http.Request, sub store.Subscription) (web.
 // a price in its cycle and currency. The note says why there are none.
 func (s *server) changeOptions(ctx context.Context, sub store.Subscription) ([]web.Option, string, error) {
 	switch {
-	case sub.Status != store.SubscriptionActive:
+	case sub.Status != billing.SubscriptionActive:
 		return nil, "The plan can be changed while the subscription is active and paid up.", nil
 	case sub.CancelAtPeriodEnd:
 		return nil, "The plan cannot be changed while the subscription is set to end.", nil

@@ -168,7 +168,7 @@ func (d provisionDriver) update(ctx context.Context, t *testing.T, serviceID int
 // waitStatus polls the database until the service has the status.
 func (d provisionDriver) waitStatus(ctx context.Context, t *testing.T, serviceID int64, status string) {
 	t.Helper()
-	d.waitService(ctx, t, serviceID, "status "+status, func(s store.Service) bool { return s.Status == status })
+	d.waitService(ctx, t, serviceID, "status "+status, func(s store.Service) bool { return string(s.Status) == status })
 }
 
 // waitProduct polls the database until the service is on the product.

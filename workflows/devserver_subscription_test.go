@@ -169,7 +169,7 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 
 	o, first := d.order(ctx, t, "sam@example.com", "vps-2gb")
 	d.payOnSandbox(ctx, t, o.InvoiceID, "4242424242424242")
-	sub := d.waitSubscription(ctx, t, o.SubscriptionID, "active", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
+	sub := d.waitSubscription(ctx, t, o.SubscriptionID, "active", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
 	if sub.PaymentMethodRef == "" || sub.Gateway != "sandbox" {
 		t.Fatalf("payment method not saved: %+v", sub)
 	}
@@ -207,7 +207,7 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Sandbox.DeclineOffSession(true)
-	d.waitSubscription(ctx, t, o.SubscriptionID, "suspended", func(s store.Subscription) bool { return s.Status == store.SubscriptionSuspended })
+	d.waitSubscription(ctx, t, o.SubscriptionID, "suspended", func(s store.Subscription) bool { return s.Status == billing.SubscriptionSuspended })
 	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceSuspended)
 	var open workflows.SubscriptionState
 	if v, err := st.Temporal.QueryWorkflow(ctx, workflows.SubscriptionID(o.SubscriptionID), "", workflows.QuerySubscriptionState); err != nil {
@@ -218,7 +218,7 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	dunned := currentRun(ctx, t, st.Temporal, workflows.SubscriptionID(o.SubscriptionID))
 	st.Sandbox.DeclineOffSession(false)
 	d.payOnSandbox(ctx, t, open.OpenInvoiceID, "4242424242424242")
-	d.waitSubscription(ctx, t, o.SubscriptionID, "active again", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
+	d.waitSubscription(ctx, t, o.SubscriptionID, "active again", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
 	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceActive)
 	// The run that went through dunning (failed charge, retries, suspension, payment) and the
 	// dunning itself, once both are closed.

@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/config"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/workflows"
@@ -94,7 +95,7 @@ func listServices(ctx context.Context, s *store.Store, status string, w io.Write
 	if status == "all" {
 		status = ""
 	}
-	list, err := s.Services(ctx, store.ServiceFilter{Status: status, Limit: 500})
+	list, err := s.Services(ctx, store.ServiceFilter{Status: billing.ServiceStatus(status), Limit: 500})
 	if err != nil {
 		return err
 	}

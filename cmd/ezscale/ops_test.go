@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ezscale/billing/auth"
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/testenv"
@@ -206,7 +207,7 @@ func opsProductID(t *testing.T, st *testenv.Stack, slug string) int64 {
 }
 
 // opsWaitStatus polls the database until the service has the status, for up to 60 s.
-func opsWaitStatus(t *testing.T, st *testenv.Stack, id int64, status string) store.Service {
+func opsWaitStatus(t *testing.T, st *testenv.Stack, id int64, status billing.ServiceStatus) store.Service {
 	t.Helper()
 	var svc store.Service
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
