@@ -76,7 +76,7 @@ func (b *Billing) LoadSubscription(ctx context.Context, id int64) (workflows.Sub
 		return workflows.SubscriptionFacts{}, storeErr(err)
 	}
 	f := workflows.SubscriptionFacts{SubscriptionID: sub.ID, CustomerID: sub.CustomerID, ServiceID: sub.ServiceID.Int64,
-		ProductID: sub.ProductID, Cycle: sub.Cycle, Price: sub.Price(), Status: string(sub.Status),
+		ProductID: sub.ProductID, Cycle: sub.Cycle, Price: sub.Price(), Status: sub.Status,
 		PeriodStart: sub.PeriodStart.Time, PeriodEnd: sub.PeriodEnd.Time, AnchorDay: int(sub.AnchorDay.Int64)}
 	return f, nil
 }
@@ -103,7 +103,7 @@ func invoiceFacts(inv store.Invoice) workflows.InvoiceFacts {
 
 // RecordSubscription writes a state change and its timeline entry once per key.
 func (b *Billing) RecordSubscription(ctx context.Context, r workflows.SubscriptionRecord) error {
-	c := store.SubscriptionChange{ID: r.SubscriptionID, Status: billing.SubscriptionStatus(r.Status), PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd,
+	c := store.SubscriptionChange{ID: r.SubscriptionID, Status: r.Status, PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd,
 		AnchorDay: r.AnchorDay, ProductID: r.ProductID, Price: r.Price, CancelAtPeriodEnd: r.CancelAtEnd,
 		CancelReason: r.CancelReason, Cancelled: r.Cancelled,
 		Event: store.SubscriptionEvent{Kind: r.Kind, Message: r.Message, Actor: r.Actor, WorkflowID: r.WorkflowID,
@@ -427,8 +427,8 @@ func (b *Billing) noProvisioning(ctx context.Context, r workflows.ProvisioningRe
 	if err != nil {
 		return storeErr(err)
 	}
-	if r.Op.Kind == workflows.OpTerminate && svc.Status == workflows.ServicePending {
-		return storeErr(b.Store.SetServiceStatus(ctx, svc.ID, workflows.ServiceAbandoned, "", store.ServiceEvent{
+	if r.Op.Kind == workflows.OpTerminate && svc.Status == billing.ServicePending {
+		return storeErr(b.Store.SetServiceStatus(ctx, svc.ID, billing.ServiceAbandoned, "", store.ServiceEvent{
 			Kind: "abandoned", Message: "closed before provisioning: " + r.Op.Reason, Actor: r.Op.Actor}))
 	}
 	return permanent(fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), cause))

@@ -65,10 +65,10 @@ func (p *Provisioning) load(ctx context.Context, id int64) (store.Service, panel
 // SetStatus records the service's status and a timeline entry.
 func (p *Provisioning) SetStatus(ctx context.Context, in workflows.StatusChange) error {
 	attention := ""
-	if in.Status == workflows.ServiceNeedsAttention {
+	if in.Status == billing.ServiceNeedsAttention {
 		attention = in.Reason
 	}
-	return p.Store.SetServiceStatus(ctx, in.ServiceID, billing.ServiceStatus(in.Status), attention, store.ServiceEvent{
+	return p.Store.SetServiceStatus(ctx, in.ServiceID, in.Status, attention, store.ServiceEvent{
 		Kind: "status", Message: in.Reason, Actor: "workflow", WorkflowID: in.WorkflowID,
 	})
 }

@@ -21,23 +21,15 @@ import (
 	"github.com/ezscale/billing/workflows"
 )
 
-// serviceStatuses are the filters of the services list.
-func serviceStatuses() []string {
-	return []string{
-		workflows.ServiceNeedsAttention, workflows.ServicePending, workflows.ServiceProvisioning, workflows.ServiceActive,
-		workflows.ServiceSuspended, workflows.ServiceTerminated, workflows.ServiceAbandoned,
-	}
-}
-
 func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	status := q.Get("status")
-	if status != "" && !slices.Contains(serviceStatuses(), status) {
+	status := billing.ServiceStatus(q.Get("status"))
+	if status != "" && !slices.Contains(billing.AllServiceStatuses(), status) {
 		s.renderError(w, r, http.StatusBadRequest, "Unknown status", "Choose one of the status filters.")
 		return
 	}
 	p := s.page(r, "Services", nil)
-	f := store.ServiceSearch{Status: billing.ServiceStatus(status), Query: strings.TrimSpace(q.Get("q")), Archived: q.Get("archived") == "on"}
+	f := store.ServiceSearch{Status: status, Query: strings.TrimSpace(q.Get("q")), Archived: q.Get("archived") == "on"}
 	if v := q.Get("type"); knownProductType(v) {
 		f.ProductType = v
 	}
@@ -75,7 +67,7 @@ func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 	for st, n := range counts {
 		byStatus[string(st)] = n
 	}
-	p.Data = web.AdminServices{Filter: status, Counts: byStatus, Services: rows, Archived: f.Archived, ArchivedCount: archived,
+	p.Data = web.AdminServices{Filter: string(status), Counts: byStatus, Services: rows, Archived: f.Archived, ArchivedCount: archived,
 		ProductTypes: productTypes, PanelTypes: panelTypeChoices, FilterQuery: listQuery(r, []string{"q", "type", "panel", "archived"})}
 	s.render(w, r, http.StatusOK, "admin_services", p)
 }
@@ -231,13 +223,13 @@ func (s *server) renderAdminService(w http.ResponseWriter, r *http.Request, svc 
 		}
 	}
 	switch svc.Status {
-	case workflows.ServiceActive:
+	case billing.ServiceActive:
 		v.CanSuspend, v.CanChangePackage, v.CanTerminate = true, len(v.Products) > 0, true
-	case workflows.ServiceSuspended:
+	case billing.ServiceSuspended:
 		v.CanUnsuspend, v.CanChangePackage, v.CanTerminate = true, len(v.Products) > 0, true
-	case workflows.ServiceNeedsAttention:
+	case billing.ServiceNeedsAttention:
 		v.NeedsAttention = true
-	case workflows.ServicePending, workflows.ServiceProvisioning:
+	case billing.ServicePending, billing.ServiceProvisioning:
 		v.CanTerminate = true
 	}
 	p := s.page(r, fmt.Sprintf("Service #%d", svc.ID), v)
@@ -258,7 +250,7 @@ func (s *server) liveState(ctx context.Context, serviceID int64) *web.LiveState 
 	if err := v.Get(&st); err != nil {
 		return nil
 	}
-	live := &web.LiveState{Status: st.Status, Attention: st.Attention}
+	live := &web.LiveState{Status: string(st.Status), Attention: st.Attention}
 	if st.Current != nil {
 		live.Current = string(st.Current.Kind)
 	}

@@ -173,7 +173,7 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	if sub.PaymentMethodRef == "" || sub.Gateway != "sandbox" {
 		t.Fatalf("payment method not saved: %+v", sub)
 	}
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceActive)
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceActive)
 
 	// Two renewals charged off-session with the saved card.
 	d.waitSubscription(ctx, t, o.SubscriptionID, "two renewals", func(s store.Subscription) bool {
@@ -208,7 +208,7 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	}
 	st.Sandbox.DeclineOffSession(true)
 	d.waitSubscription(ctx, t, o.SubscriptionID, "suspended", func(s store.Subscription) bool { return s.Status == billing.SubscriptionSuspended })
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceSuspended)
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceSuspended)
 	var open workflows.SubscriptionState
 	if v, err := st.Temporal.QueryWorkflow(ctx, workflows.SubscriptionID(o.SubscriptionID), "", workflows.QuerySubscriptionState); err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	st.Sandbox.DeclineOffSession(false)
 	d.payOnSandbox(ctx, t, open.OpenInvoiceID, "4242424242424242")
 	d.waitSubscription(ctx, t, o.SubscriptionID, "active again", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceActive)
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceActive)
 	// The run that went through dunning (failed charge, retries, suspension, payment) and the
 	// dunning itself, once both are closed.
 	waitClosed(ctx, t, st.Temporal, dunned)
@@ -241,10 +241,10 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	if err := last.Get(ctx, &final); err != nil {
 		t.Fatal(err)
 	}
-	if final.Status != workflows.SubCancelled {
+	if final.Status != billing.SubscriptionCancelled {
 		t.Fatalf("final state %+v", final)
 	}
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceTerminated)
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceTerminated)
 	replayAndRecord(ctx, t, st.Temporal, last, "subscription_cancel.json", workflows.Subscription, workflows.Dunning)
 
 	// Every invoice was paid at most once, and the timeline tells the story.

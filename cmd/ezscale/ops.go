@@ -39,9 +39,9 @@ func runOps(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer s.Close()
 	switch args[1] {
 	case "list":
-		status := workflows.ServiceNeedsAttention
+		status := billing.ServiceNeedsAttention
 		if len(args) > 2 {
-			status = args[2]
+			status = billing.ServiceStatus(args[2])
 		}
 		return listServices(ctx, s, status, stdout)
 	case "retry", "abandon":
@@ -91,11 +91,11 @@ func runOps(ctx context.Context, args []string, getenv func(string) string, stdo
 	return usageError("ops provisioning: unknown action " + args[1])
 }
 
-func listServices(ctx context.Context, s *store.Store, status string, w io.Writer) error {
+func listServices(ctx context.Context, s *store.Store, status billing.ServiceStatus, w io.Writer) error {
 	if status == "all" {
 		status = ""
 	}
-	list, err := s.Services(ctx, store.ServiceFilter{Status: billing.ServiceStatus(status), Limit: 500})
+	list, err := s.Services(ctx, store.ServiceFilter{Status: status, Limit: 500})
 	if err != nil {
 		return err
 	}
