@@ -251,7 +251,7 @@ func (s *server) customerView(ctx context.Context, u store.User) (web.AdminCusto
 	}
 	for _, svc := range svcs {
 		v.Services = append(v.Services, web.CustomerServiceRow{ServiceRow: serviceRow(svc), Archived: svc.ArchivedAt.Valid})
-		if !svc.ArchivedAt.Valid && svc.Status != "terminated" && svc.Status != "abandoned" {
+		if !svc.ArchivedAt.Valid && svc.Status != billing.ServiceTerminated && svc.Status != billing.ServiceAbandoned {
 			v.Customer.Services++
 		}
 	}
