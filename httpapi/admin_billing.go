@@ -33,10 +33,7 @@ func (s *server) adminSubscriptions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v := web.AdminSubscriptions{Filter: string(status)}
-	for _, st := range subscriptionStatuses {
-		v.Statuses = append(v.Statuses, string(st))
-	}
+	v := web.AdminSubscriptions{Filter: status, Statuses: subscriptionStatuses}
 	for _, sub := range subs {
 		v.Subscriptions = append(v.Subscriptions, adminSubscriptionRow(sub))
 	}

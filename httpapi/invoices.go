@@ -20,10 +20,7 @@ import (
 )
 
 // invoiceStatuses are the statuses the admin list can be filtered by.
-var invoiceStatuses = []billing.Status{
-	billing.StatusDraft, billing.StatusUnpaid, billing.StatusPaid, billing.StatusPartiallyRefunded,
-	billing.StatusRefunded, billing.StatusCancelled,
-}
+var invoiceStatuses = billing.AllInvoiceStatuses()
 
 func invoiceTarget(id int64) string { return "invoice:" + strconv.FormatInt(id, 10) }
 
@@ -50,7 +47,7 @@ func money(m billing.Money) string {
 
 func invoiceRow(inv store.Invoice, customer *store.User) web.InvoiceRow {
 	row := web.InvoiceRow{
-		ID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, Status: string(inv.Status), Badge: invoiceBadge(inv.Status),
+		ID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, Status: inv.Status, Badge: invoiceBadge(inv.Status),
 		DueAt: inv.DueAt, Total: money(inv.Totals.Total), Due: money(inv.Totals.Due),
 	}
 	if inv.IssuedAt.Valid {
@@ -230,13 +227,13 @@ func (s *server) adminInvoices(w http.ResponseWriter, r *http.Request) {
 	v := web.AdminInvoices{}
 	known := false
 	for _, st := range invoiceStatuses {
-		v.Statuses = append(v.Statuses, string(st))
+		v.Statuses = append(v.Statuses, st)
 		known = known || st == filter
 	}
 	if !known {
 		filter = ""
 	}
-	v.Filter = string(filter)
+	v.Filter = filter
 	p := s.page(r, "Invoices", nil)
 	search := store.InvoiceSearch{Status: filter, Query: strings.TrimSpace(r.URL.Query().Get("q")), Overdue: r.URL.Query().Get("overdue") == "on", Limit: 500}
 	if search.Query != "" {

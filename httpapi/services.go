@@ -67,7 +67,7 @@ func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 	for st, n := range counts {
 		byStatus[string(st)] = n
 	}
-	p.Data = web.AdminServices{Filter: string(status), Counts: byStatus, Services: rows, Archived: f.Archived, ArchivedCount: archived,
+	p.Data = web.AdminServices{Filter: status, Counts: byStatus, Services: rows, Archived: f.Archived, ArchivedCount: archived,
 		ProductTypes: productTypes, PanelTypes: panelTypeChoices, FilterQuery: listQuery(r, []string{"q", "type", "panel", "archived"})}
 	s.render(w, r, http.StatusOK, "admin_services", p)
 }
@@ -250,7 +250,7 @@ func (s *server) liveState(ctx context.Context, serviceID int64) *web.LiveState 
 	if err := v.Get(&st); err != nil {
 		return nil
 	}
-	live := &web.LiveState{Status: string(st.Status), Attention: st.Attention}
+	live := &web.LiveState{Status: st.Status, Attention: st.Attention}
 	if st.Current != nil {
 		live.Current = string(st.Current.Kind)
 	}
@@ -364,7 +364,7 @@ func (s *server) workflowURL(workflowID string) string {
 func serviceRow(svc store.Service) web.ServiceRow {
 	return web.ServiceRow{
 		ID: svc.ID, Customer: svc.CustomerName, CustomerEmail: svc.CustomerEmail, Product: svc.ProductName,
-		Panel: svc.PanelName, PanelType: svc.PanelType, Status: string(svc.Status), Hostname: svc.Hostname,
+		Panel: svc.PanelName, PanelType: svc.PanelType, Status: svc.Status, Hostname: svc.Hostname,
 		IPv4: svc.IPv4, Attention: svc.Attention, CreatedAt: svc.CreatedAt,
 	}
 }

@@ -61,7 +61,7 @@ func renews(sub store.Subscription) bool {
 // plan's price, before discounts and tax.
 func subscriptionRow(sub store.Subscription) web.SubscriptionRow {
 	row := web.SubscriptionRow{
-		ID: sub.ID, Product: sub.ProductName, Status: string(sub.Status), Badge: subscriptionBadges[sub.Status],
+		ID: sub.ID, Product: sub.ProductName, Status: sub.Status, Badge: subscriptionBadges[sub.Status],
 		Cycle: cycleLabel(sub.Cycle), Price: money(sub.Price()), CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
 	}
 	if row.Badge == "" {
@@ -179,7 +179,7 @@ func (s *server) subscriptionPage(r *http.Request, sub store.Subscription) (web.
 	ctx := r.Context()
 	row := []web.SubscriptionRow{subscriptionRow(sub)}
 	s.withLiveNextInvoices(ctx, []store.Subscription{sub}, row)
-	v := web.AccountSubscription{Subscription: row[0], CancelReason: sub.CancelReason, ServiceStatus: sub.ServiceStatus.String,
+	v := web.AccountSubscription{Subscription: row[0], CancelReason: sub.CancelReason, ServiceStatus: billing.ServiceStatus(sub.ServiceStatus.String),
 		AlreadyCancelsAtPeriodEnd: sub.CancelAtPeriodEnd && running(sub)}
 	if sub.PeriodStart.Valid && sub.PeriodEnd.Valid {
 		v.PeriodStart, v.PeriodEnd = sub.PeriodStart.Time, sub.PeriodEnd.Time
