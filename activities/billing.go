@@ -291,7 +291,7 @@ func (b *Billing) ChargeInvoice(ctx context.Context, in workflows.ChargeInput) (
 		out.Paid = true
 		return out, nil
 	}
-	if inv.Status == store.StatusCancelled {
+	if inv.Status == billing.StatusCancelled {
 		out.Failure = "the invoice is cancelled"
 		return out, nil
 	}
@@ -427,8 +427,8 @@ func (b *Billing) noProvisioning(ctx context.Context, r workflows.ProvisioningRe
 	if err != nil {
 		return storeErr(err)
 	}
-	if r.Op.Kind == workflows.OpTerminate && svc.Status == workflows.ServicePending {
-		return storeErr(b.Store.SetServiceStatus(ctx, svc.ID, workflows.ServiceAbandoned, "", store.ServiceEvent{
+	if r.Op.Kind == workflows.OpTerminate && svc.Status == billing.ServicePending {
+		return storeErr(b.Store.SetServiceStatus(ctx, svc.ID, billing.ServiceAbandoned, "", store.ServiceEvent{
 			Kind: "abandoned", Message: "closed before provisioning: " + r.Op.Reason, Actor: r.Op.Actor}))
 	}
 	return permanent(fmt.Errorf("%s on %s: %w", r.Op.Kind, workflows.ProvisionID(r.ServiceID), cause))

@@ -38,7 +38,7 @@ func TestTerminatingANeverProvisionedServiceClosesItAsAbandoned(t *testing.T) {
 		t.Fatalf("terminate a never-provisioned service: %v", err)
 	}
 	got, _ := st.Store.ServiceByID(ctx, svc.ID)
-	if got.Status != workflows.ServiceAbandoned {
+	if got.Status != billing.ServiceAbandoned {
 		t.Fatalf("status %s, want abandoned", got.Status)
 	}
 	// Any other operation on a service without provisioning is refused, permanently.
@@ -66,7 +66,7 @@ func TestRenewalCountsCouponCyclesOncePerRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renewed := workflows.SubscriptionRecord{SubscriptionID: o.SubscriptionID, Key: "subscription:1:ev:7", Status: workflows.SubActive,
+	renewed := workflows.SubscriptionRecord{SubscriptionID: o.SubscriptionID, Key: "subscription:1:ev:7", Status: billing.SubscriptionActive,
 		CountCoupons: []string{"TEN"}, Kind: "renewed", Message: "renewed"}
 	for range 2 { // a retried activity
 		if err := st.Billing.RecordSubscription(ctx, renewed); err != nil {

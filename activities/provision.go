@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/mail"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/secrets"
@@ -64,7 +65,7 @@ func (p *Provisioning) load(ctx context.Context, id int64) (store.Service, panel
 // SetStatus records the service's status and a timeline entry.
 func (p *Provisioning) SetStatus(ctx context.Context, in workflows.StatusChange) error {
 	attention := ""
-	if in.Status == workflows.ServiceNeedsAttention {
+	if in.Status == billing.ServiceNeedsAttention {
 		attention = in.Reason
 	}
 	return p.Store.SetServiceStatus(ctx, in.ServiceID, in.Status, attention, store.ServiceEvent{

@@ -131,7 +131,7 @@ func (r *Reconciler) ensureRunning(ctx context.Context, sub store.LiveSubscripti
 	}
 	opts := workflows.SubscriptionStartOptions(sub.ID, sub.CustomerID, r.TaskQueue)
 	opts.TypedSearchAttributes = temporal.NewSearchAttributes( // an active one starts as what it is
-		workflows.CustomerIDKey.ValueSet(strconv.FormatInt(sub.CustomerID, 10)), workflows.SubscriptionStatusKey.ValueSet(sub.Status))
+		workflows.CustomerIDKey.ValueSet(strconv.FormatInt(sub.CustomerID, 10)), workflows.SubscriptionStatusKey.ValueSet(string(sub.Status)))
 	_, err = r.Temporal.ExecuteWorkflow(ctx, opts, workflows.Subscription, workflows.SubscriptionInput{SubscriptionID: sub.ID, CustomerID: sub.CustomerID,
 		FirstInvoiceID: sub.FirstInvoiceID, Timings: r.Timings})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -13,17 +13,12 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// Subscription statuses as stored (store.Subscription*); repeated here so the package stays pure.
-const (
-	StatusActive    = "active"
-	StatusPastDue   = "past_due"
-	StatusSuspended = "suspended"
-)
-
 // Counts reports whether a subscription in this status counts for MRR and active customers:
 // active and past_due do (a past-due customer is still billed and usually pays during dunning);
 // pending (never paid), suspended (service withheld), cancelled and terminated do not.
-func Counts(status string) bool { return status == StatusActive || status == StatusPastDue }
+func Counts(status billing.SubscriptionStatus) bool {
+	return status == billing.SubscriptionActive || status == billing.SubscriptionPastDue
+}
 
 // State is what one subscription contributes at a point in time. The zero State (Status "") is a
 // subscription that did not exist yet.
@@ -31,7 +26,7 @@ type State struct {
 	SubscriptionID int64
 	CustomerID     int64
 	ProductID      int64
-	Status         string
+	Status         billing.SubscriptionStatus
 	Cycle          billing.Cycle
 	Price          billing.Money // recurring price per cycle, before discounts and tax
 }

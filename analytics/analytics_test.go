@@ -12,7 +12,7 @@ func usd(a int64) billing.Money { return billing.Money{Amount: a, Currency: "USD
 func eur(a int64) billing.Money { return billing.Money{Amount: a, Currency: "EUR"} }
 
 // sub is a subscription state for the fixtures; cycle and status as stored.
-func sub(id, customer int64, status string, cycle billing.Cycle, price billing.Money) State {
+func sub(id, customer int64, status billing.SubscriptionStatus, cycle billing.Cycle, price billing.Money) State {
 	return State{SubscriptionID: id, CustomerID: customer, ProductID: 1, Status: status, Cycle: cycle, Price: price}
 }
 
@@ -171,7 +171,7 @@ func TestUpgradeAndCancelInOnePeriodIsChurnOfTheStartingMRR(t *testing.T) {
 
 func TestNetMovementAlwaysEqualsMRRChange(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	statuses := []string{"", "pending", "active", "past_due", "suspended", "cancelled", "terminated"}
+	statuses := []billing.SubscriptionStatus{"", "pending", "active", "past_due", "suspended", "cancelled", "terminated"}
 	cycles := []billing.Cycle{billing.Monthly, billing.Quarterly, billing.Annual, billing.Triennial, billing.OneTime}
 	random := func(id, customer int64) State {
 		st := statuses[r.IntN(len(statuses))]

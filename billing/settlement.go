@@ -16,6 +16,10 @@ const (
 	StatusRefunded          Status = "refunded"           // every payment refunded
 )
 
+// StatusCancelled is an invoice withdrawn before payment; it keeps its number so the series
+// stays gap-free. A settlement never derives it: it is set when the invoice is cancelled.
+const StatusCancelled Status = "cancelled"
+
 // RefundStatus is where a refund stands: pending until the gateway reports it reached the
 // customer, failed when it never did (the money is owed to the customer again).
 type RefundStatus string

@@ -21,11 +21,10 @@ import (
 )
 
 // subscriptionStatuses are the filter choices of the admin subscription list.
-var subscriptionStatuses = []string{store.SubscriptionPending, store.SubscriptionActive, store.SubscriptionPastDue,
-	store.SubscriptionSuspended, store.SubscriptionCancelled, store.SubscriptionTerminated}
+var subscriptionStatuses = billing.AllSubscriptionStatuses()
 
 func (s *server) adminSubscriptions(w http.ResponseWriter, r *http.Request) {
-	status := r.URL.Query().Get("status")
+	status := billing.SubscriptionStatus(r.URL.Query().Get("status"))
 	if status != "" && !slices.Contains(subscriptionStatuses, status) {
 		status = ""
 	}
@@ -94,10 +93,10 @@ func (s *server) renderAdminSubscription(w http.ResponseWriter, r *http.Request,
 	if live, ok := s.liveSubscription(ctx, sub.ID); ok {
 		v.Live = true
 		v.Suspended, v.OpenInvoiceID = live.Suspended, live.OpenInvoiceID
-		v.CanSuspend = !live.Suspended && (live.Status == workflows.SubActive || live.Status == workflows.SubPastDue)
+		v.CanSuspend = !live.Suspended && (live.Status == billing.SubscriptionActive || live.Status == billing.SubscriptionPastDue)
 		v.CanUnsuspend = live.Suspended
 		v.CanRetry = live.OpenInvoiceID != 0
-		v.CanCancel = live.Status != workflows.SubCancelled && live.Status != workflows.SubTerminated
+		v.CanCancel = live.Status != billing.SubscriptionCancelled && live.Status != billing.SubscriptionTerminated
 	}
 	p := s.page(r, "Subscription #"+strconv.FormatInt(sub.ID, 10), v)
 	p.Error = errMsg

@@ -37,7 +37,7 @@ func orderAndPay(t *testing.T, st *testenv.Stack, email, slug string) (store.Sub
 	if len(subs) != 1 {
 		t.Fatalf("%d subscriptions, want 1", len(subs))
 	}
-	sub := waitSubscription(t, st, subs[0].ID, "active", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
+	sub := waitSubscription(t, st, subs[0].ID, "active", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
 	invs, _ := st.Store.SubscriptionInvoices(ctx, sub.ID)
 	return sub, invs[len(invs)-1]
 }
@@ -149,7 +149,7 @@ func TestAdminSuspendsAndUnsuspendsASubscriptionThroughItsWorkflow(t *testing.T)
 	if r := s.post(page+"/suspend", page, url.Values{"reason": {"abuse report"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("suspend: %d\n%s", r.Status, r.Body)
 	}
-	waitSubscription(t, st, sub.ID, "suspended", func(x store.Subscription) bool { return x.Status == store.SubscriptionSuspended })
+	waitSubscription(t, st, sub.ID, "suspended", func(x store.Subscription) bool { return x.Status == billing.SubscriptionSuspended })
 	if r := s.post(page+"/suspend", page, url.Values{"reason": {"again"}}); r.Status != http.StatusConflict {
 		t.Fatalf("second suspend: %d, want 409 from the workflow's validator", r.Status)
 	}
@@ -159,5 +159,5 @@ func TestAdminSuspendsAndUnsuspendsASubscriptionThroughItsWorkflow(t *testing.T)
 	if r := s.post(page+"/unsuspend", page, url.Values{}); r.Status != http.StatusSeeOther {
 		t.Fatalf("unsuspend: %d", r.Status)
 	}
-	waitSubscription(t, st, sub.ID, "active again", func(x store.Subscription) bool { return x.Status == store.SubscriptionActive })
+	waitSubscription(t, st, sub.ID, "active again", func(x store.Subscription) bool { return x.Status == billing.SubscriptionActive })
 }

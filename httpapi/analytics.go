@@ -144,7 +144,7 @@ func (s *server) dashboardFacts(ctx context.Context, now time.Time) (dashboardFa
 		if f.attentionCount, err = s.Store.CountServicesNeedingAttention(ctx); err != nil || f.attentionCount == 0 {
 			return err
 		}
-		f.attention, err = s.Store.Services(ctx, store.ServiceFilter{Status: "needs_attention", Limit: attentionN})
+		f.attention, err = s.Store.Services(ctx, store.ServiceFilter{Status: billing.ServiceNeedsAttention, Limit: attentionN})
 		return err
 	})
 	return f, g.Wait()

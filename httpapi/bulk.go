@@ -124,7 +124,7 @@ func (s *server) setServiceArchived(r *http.Request, svc store.Service, archive 
 	changed, err := change(r.Context(), svc.ID, actor)
 	switch {
 	case errors.Is(err, store.ErrServiceLive):
-		return false, "Still " + statusWords(svc.Status) + " on its panel: terminate it before archiving."
+		return false, "Still " + statusWords(string(svc.Status)) + " on its panel: terminate it before archiving."
 	case err != nil:
 		s.Log.Error(verb+" service", "service", svc.ID, "err", err)
 		return false, "Failed: " + err.Error()
@@ -195,7 +195,7 @@ func (s *server) adminBulkInvoices(w http.ResponseWriter, r *http.Request) {
 // transaction id is fixed per invoice, so repeating it records one payment.
 func (s *server) bulkMarkPaid(r *http.Request, inv store.Invoice) (bool, string) {
 	switch {
-	case inv.Status == store.StatusCancelled:
+	case inv.Status == billing.StatusCancelled:
 		return false, "Cancelled invoices cannot be paid."
 	case inv.Status == billing.StatusDraft:
 		return false, "Draft invoices cannot be paid; issue it first."
@@ -225,7 +225,7 @@ func (s *server) bulkMarkPaid(r *http.Request, inv store.Invoice) (bool, string)
 
 // bulkCancel withdraws a draft or unpaid invoice without payments.
 func (s *server) bulkCancel(r *http.Request, inv store.Invoice) (bool, string) {
-	if inv.Status == store.StatusCancelled {
+	if inv.Status == billing.StatusCancelled {
 		return true, "Already cancelled; nothing changed."
 	}
 	err := s.Payments.CancelInvoice(r.Context(), inv.ID)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/testenv"
 )
@@ -35,7 +36,7 @@ func TestCancelReasonWithANulByteIsRefusedAndChangesNothing(t *testing.T) {
 		}
 	}
 	after, err := st.Store.SubscriptionByID(context.Background(), sub.ID)
-	if err != nil || after.Status != store.SubscriptionActive || after.CancelAtPeriodEnd || after.CancelledAt.Valid || after.CancelReason != "" {
+	if err != nil || after.Status != billing.SubscriptionActive || after.CancelAtPeriodEnd || after.CancelledAt.Valid || after.CancelReason != "" {
 		t.Fatalf("a refused cancellation changed the subscription: %+v %v", after, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ezscale/billing/activities"
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/httpapi"
 	"github.com/ezscale/billing/secrets"
 	"github.com/ezscale/billing/store"
@@ -116,7 +117,7 @@ func TestOrderPlacedWhileTemporalIsUnreachableIsPaidAndActivatedByTheReconciler(
 		t.Fatalf("pay on the hosted page: status %d", r.Status)
 	}
 	waitInvoicePaid(ctx, t, st, sub.ID)
-	if s, _ := st.Store.SubscriptionByID(ctx, sub.ID); s.Status != store.SubscriptionPending {
+	if s, _ := st.Store.SubscriptionByID(ctx, sub.ID); s.Status != billing.SubscriptionPending {
 		t.Fatalf("subscription %s before reconciling, want pending", s.Status)
 	}
 
@@ -124,7 +125,7 @@ func TestOrderPlacedWhileTemporalIsUnreachableIsPaidAndActivatedByTheReconciler(
 	if !slices.Contains(res.Started, sub.ID) || len(res.Failed) != 0 {
 		t.Fatalf("reconcile result %+v, want subscription %d started", res, sub.ID)
 	}
-	active := waitSubscription(t, st, sub.ID, "active", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
+	active := waitSubscription(t, st, sub.ID, "active", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
 	if active.PaymentMethodRef == "" {
 		t.Errorf("the card paid on the hosted page was not saved for renewals: %+v", active)
 	}

@@ -251,7 +251,7 @@ func (s *server) customerView(ctx context.Context, u store.User) (web.AdminCusto
 	}
 	for _, svc := range svcs {
 		v.Services = append(v.Services, web.CustomerServiceRow{ServiceRow: serviceRow(svc), Archived: svc.ArchivedAt.Valid})
-		if !svc.ArchivedAt.Valid && svc.Status != "terminated" && svc.Status != "abandoned" {
+		if !svc.ArchivedAt.Valid && svc.Status != billing.ServiceTerminated && svc.Status != billing.ServiceAbandoned {
 			v.Customer.Services++
 		}
 	}
@@ -263,10 +263,10 @@ func (s *server) customerView(ctx context.Context, u store.User) (web.AdminCusto
 	for _, sub := range subs {
 		v.Subscriptions = append(v.Subscriptions, subscriptionRow(sub))
 		switch sub.Status {
-		case store.SubscriptionActive, store.SubscriptionPastDue:
+		case billing.SubscriptionActive, billing.SubscriptionPastDue:
 			spend = addMoney(spend, sub.Cycle.MonthlyEquivalent(sub.Price()))
 			fallthrough
-		case store.SubscriptionPending, store.SubscriptionSuspended:
+		case billing.SubscriptionPending, billing.SubscriptionSuspended:
 			v.ActiveSubscriptions++
 		}
 	}

@@ -236,7 +236,7 @@ func TestClosingAnAccountBlocksLoginEndsSessionsAndReopens(t *testing.T) {
 		t.Fatalf("closed customer's page lacks the closed badge or the running-subscriptions warning, or offers impersonation")
 	}
 	sub, _ := st.Store.SubscriptionByID(ctx, f.order.SubscriptionID)
-	if sub.Status == store.SubscriptionCancelled || sub.Status == store.SubscriptionTerminated {
+	if sub.Status == billing.SubscriptionCancelled || sub.Status == billing.SubscriptionTerminated {
 		t.Fatalf("closing the account touched the subscription: %s", sub.Status)
 	}
 	if r := admin.post(page+"/reopen", page, url.Values{}); r.Status != http.StatusSeeOther {

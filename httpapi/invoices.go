@@ -20,10 +20,7 @@ import (
 )
 
 // invoiceStatuses are the statuses the admin list can be filtered by.
-var invoiceStatuses = []billing.Status{
-	billing.StatusDraft, billing.StatusUnpaid, billing.StatusPaid, billing.StatusPartiallyRefunded,
-	billing.StatusRefunded, store.StatusCancelled,
-}
+var invoiceStatuses = billing.AllInvoiceStatuses()
 
 func invoiceTarget(id int64) string { return "invoice:" + strconv.FormatInt(id, 10) }
 
@@ -50,7 +47,7 @@ func money(m billing.Money) string {
 
 func invoiceRow(inv store.Invoice, customer *store.User) web.InvoiceRow {
 	row := web.InvoiceRow{
-		ID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, Status: string(inv.Status), Badge: invoiceBadge(inv.Status),
+		ID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, Status: inv.Status, Badge: invoiceBadge(inv.Status),
 		DueAt: inv.DueAt, Total: money(inv.Totals.Total), Due: money(inv.Totals.Due),
 	}
 	if inv.IssuedAt.Valid {
@@ -230,13 +227,13 @@ func (s *server) adminInvoices(w http.ResponseWriter, r *http.Request) {
 	v := web.AdminInvoices{}
 	known := false
 	for _, st := range invoiceStatuses {
-		v.Statuses = append(v.Statuses, string(st))
+		v.Statuses = append(v.Statuses, st)
 		known = known || st == filter
 	}
 	if !known {
 		filter = ""
 	}
-	v.Filter = string(filter)
+	v.Filter = filter
 	p := s.page(r, "Invoices", nil)
 	search := store.InvoiceSearch{Status: filter, Query: strings.TrimSpace(r.URL.Query().Get("q")), Overdue: r.URL.Query().Get("overdue") == "on", Limit: 500}
 	if search.Query != "" {
@@ -303,7 +300,7 @@ func (s *server) renderAdminInvoice(w http.ResponseWriter, r *http.Request, inv 
 	lines, totals := invoiceLines(inv)
 	v := web.AdminInvoice{
 		Invoice: invoiceRow(inv, customer), Lines: lines, Totals: totals, Notes: inv.Notes,
-		CanPay:    inv.Status != billing.StatusDraft && inv.Status != store.StatusCancelled && inv.Totals.Due.IsPositive(),
+		CanPay:    inv.Status != billing.StatusDraft && inv.Status != billing.StatusCancelled && inv.Totals.Due.IsPositive(),
 		CanCancel: (inv.Status == billing.StatusDraft || inv.Status == billing.StatusUnpaid) && inv.Totals.Paid.IsZero(),
 	}
 	v.Currency, v.Nonce, v.SubscriptionID = inv.Currency, rand.Text(), inv.SubscriptionID.Int64
@@ -368,7 +365,7 @@ func (s *server) adminMarkInvoicePaid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case inv.Status == store.StatusCancelled:
+	case inv.Status == billing.StatusCancelled:
 		s.renderAdminInvoice(w, r, inv, http.StatusConflict, "A cancelled invoice cannot be paid.")
 		return
 	case inv.Status == billing.StatusDraft:
@@ -420,7 +417,7 @@ func (s *server) adminCancelInvoice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if inv.Status != store.StatusCancelled {
+	if inv.Status != billing.StatusCancelled {
 		s.audit(r, "invoice.cancel", invoiceTarget(inv.ID), nil)
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/invoices/%d?done=cancelled", inv.ID), http.StatusSeeOther)

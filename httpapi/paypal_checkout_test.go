@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/testenv"
 )
@@ -51,7 +52,7 @@ func TestPayPalCheckoutIsCapturedWhenTheCustomerComesBack(t *testing.T) {
 	if len(subs) != 1 {
 		t.Fatalf("%d subscriptions", len(subs))
 	}
-	sub := waitSubscription(t, st, subs[0].ID, "active", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
+	sub := waitSubscription(t, st, subs[0].ID, "active", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
 	invs, _ := st.Store.SubscriptionInvoices(ctx, sub.ID)
 	pays, _ := st.Store.InvoicePayments(ctx, invs[len(invs)-1].ID)
 	if len(pays) != 1 || pays[0].Gateway != "paypal" {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
@@ -49,10 +50,10 @@ func (s *server) renderAccountService(w http.ResponseWriter, r *http.Request, sv
 		}
 	}
 	ab := panels.AbilitiesOf(panels.Type(svc.PanelType))
-	live := svc.Status == "active"
+	live := svc.Status == billing.ServiceActive
 	p := s.page(r, svc.ProductName, web.AccountService{
 		Service: serviceRow(svc), IPv6: svc.IPv6, Timeline: timeline,
-		CanPower: ab.Power && live, CanResetPassword: ab.ResetPassword && live, CanLogin: ab.Login && (live || svc.Status == "suspended"),
+		CanPower: ab.Power && live, CanResetPassword: ab.ResetPassword && live, CanLogin: ab.Login && (live || svc.Status == billing.ServiceSuspended),
 		NewPassword: newPassword,
 	})
 	p.Error = errMsg
@@ -72,7 +73,7 @@ func (s *server) servicePower(w http.ResponseWriter, r *http.Request) {
 		s.renderAccountService(w, r, svc, http.StatusBadRequest, "", "Choose start, stop or restart.")
 		return
 	}
-	if svc.Status != "active" || !panels.AbilitiesOf(panels.Type(svc.PanelType)).Power {
+	if svc.Status != billing.ServiceActive || !panels.AbilitiesOf(panels.Type(svc.PanelType)).Power {
 		s.renderAccountService(w, r, svc, http.StatusConflict, "", "Power control is not available for this service right now.")
 		return
 	}
@@ -93,7 +94,7 @@ func (s *server) serviceResetPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if svc.Status != "active" || !panels.AbilitiesOf(panels.Type(svc.PanelType)).ResetPassword {
+	if svc.Status != billing.ServiceActive || !panels.AbilitiesOf(panels.Type(svc.PanelType)).ResetPassword {
 		s.renderAccountService(w, r, svc, http.StatusConflict, "", "Password reset is not available for this service.")
 		return
 	}
@@ -118,7 +119,7 @@ func (s *server) serviceLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !panels.AbilitiesOf(panels.Type(svc.PanelType)).Login || (svc.Status != "active" && svc.Status != "suspended") {
+	if !panels.AbilitiesOf(panels.Type(svc.PanelType)).Login || (svc.Status != billing.ServiceActive && svc.Status != billing.ServiceSuspended) {
 		s.renderAccountService(w, r, svc, http.StatusConflict, "", "The control panel is not available for this service.")
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/testenv"
 	"github.com/ezscale/billing/workflows"
@@ -168,7 +169,7 @@ func (pb *provisionBench) awaitActive(ctx context.Context, b *testing.B, svcs []
 	tick := time.NewTicker(benchPoll)
 	defer tick.Stop()
 	for polls := 1; len(seen) < len(svcs); polls++ {
-		list, err := pb.st.Store.Services(ctx, store.ServiceFilter{Status: workflows.ServiceActive, Limit: 500})
+		list, err := pb.st.Store.Services(ctx, store.ServiceFilter{Status: billing.ServiceActive, Limit: 500})
 		now := time.Now()
 		if err != nil && ctx.Err() == nil {
 			b.Fatalf("list active services: %v", err)
@@ -182,7 +183,7 @@ func (pb *provisionBench) awaitActive(ctx context.Context, b *testing.B, svcs []
 			break
 		}
 		if polls%50 == 0 { // twice a second, give up on services that wait for ops
-			stuck, _ := pb.st.Store.Services(ctx, store.ServiceFilter{Status: workflows.ServiceNeedsAttention, Limit: 500})
+			stuck, _ := pb.st.Store.Services(ctx, store.ServiceFilter{Status: billing.ServiceNeedsAttention, Limit: 500})
 			for _, s := range stuck {
 				if want[s.ID] {
 					pb.explain(b, svcs, seen)

@@ -15,23 +15,16 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/sdk/client"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/web"
 	"github.com/ezscale/billing/workflows"
 )
 
-// serviceStatuses are the filters of the services list.
-func serviceStatuses() []string {
-	return []string{
-		workflows.ServiceNeedsAttention, workflows.ServicePending, workflows.ServiceProvisioning, workflows.ServiceActive,
-		workflows.ServiceSuspended, workflows.ServiceTerminated, workflows.ServiceAbandoned,
-	}
-}
-
 func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	status := q.Get("status")
-	if status != "" && !slices.Contains(serviceStatuses(), status) {
+	status := billing.ServiceStatus(q.Get("status"))
+	if status != "" && !slices.Contains(billing.AllServiceStatuses(), status) {
 		s.renderError(w, r, http.StatusBadRequest, "Unknown status", "Choose one of the status filters.")
 		return
 	}
@@ -70,7 +63,11 @@ func (s *server) adminServices(w http.ResponseWriter, r *http.Request) {
 	for _, svc := range list {
 		rows = append(rows, serviceRow(svc))
 	}
-	p.Data = web.AdminServices{Filter: status, Counts: counts, Services: rows, Archived: f.Archived, ArchivedCount: archived,
+	byStatus := make(map[string]int, len(counts))
+	for st, n := range counts {
+		byStatus[string(st)] = n
+	}
+	p.Data = web.AdminServices{Filter: status, Counts: byStatus, Services: rows, Archived: f.Archived, ArchivedCount: archived,
 		ProductTypes: productTypes, PanelTypes: panelTypeChoices, FilterQuery: listQuery(r, []string{"q", "type", "panel", "archived"})}
 	s.render(w, r, http.StatusOK, "admin_services", p)
 }
@@ -226,13 +223,13 @@ func (s *server) renderAdminService(w http.ResponseWriter, r *http.Request, svc 
 		}
 	}
 	switch svc.Status {
-	case workflows.ServiceActive:
+	case billing.ServiceActive:
 		v.CanSuspend, v.CanChangePackage, v.CanTerminate = true, len(v.Products) > 0, true
-	case workflows.ServiceSuspended:
+	case billing.ServiceSuspended:
 		v.CanUnsuspend, v.CanChangePackage, v.CanTerminate = true, len(v.Products) > 0, true
-	case workflows.ServiceNeedsAttention:
+	case billing.ServiceNeedsAttention:
 		v.NeedsAttention = true
-	case workflows.ServicePending, workflows.ServiceProvisioning:
+	case billing.ServicePending, billing.ServiceProvisioning:
 		v.CanTerminate = true
 	}
 	p := s.page(r, fmt.Sprintf("Service #%d", svc.ID), v)

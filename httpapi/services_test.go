@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/mail/sink"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/store"
@@ -38,7 +39,7 @@ func createService(t *testing.T, admin *browser, customerID, productID int64, ho
 }
 
 // waitStatus polls the database until the service has the status.
-func waitStatus(t *testing.T, st *testenv.Stack, id int64, status string) store.Service {
+func waitStatus(t *testing.T, st *testenv.Stack, id int64, status billing.ServiceStatus) store.Service {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var svc store.Service

@@ -33,15 +33,15 @@ const scheduleLength = 12
 // maxReasonLength bounds a cancellation reason.
 const maxReasonLength = 500
 
-var subscriptionBadges = map[string]string{
-	store.SubscriptionActive: "success", store.SubscriptionPending: "primary", store.SubscriptionPastDue: "warning",
-	store.SubscriptionSuspended: "warning", store.SubscriptionCancelled: "neutral", store.SubscriptionTerminated: "danger",
+var subscriptionBadges = map[billing.SubscriptionStatus]string{
+	billing.SubscriptionActive: "success", billing.SubscriptionPending: "primary", billing.SubscriptionPastDue: "warning",
+	billing.SubscriptionSuspended: "warning", billing.SubscriptionCancelled: "neutral", billing.SubscriptionTerminated: "danger",
 }
 
 // running reports whether a subscription is paid for and billed: its workflow renews it.
 func running(sub store.Subscription) bool {
 	switch sub.Status {
-	case store.SubscriptionActive, store.SubscriptionPastDue, store.SubscriptionSuspended:
+	case billing.SubscriptionActive, billing.SubscriptionPastDue, billing.SubscriptionSuspended:
 		return true
 	}
 	return false
@@ -49,7 +49,7 @@ func running(sub store.Subscription) bool {
 
 // ended reports whether a subscription is over.
 func ended(sub store.Subscription) bool {
-	return sub.Status == store.SubscriptionCancelled || sub.Status == store.SubscriptionTerminated
+	return sub.Status == billing.SubscriptionCancelled || sub.Status == billing.SubscriptionTerminated
 }
 
 // renews reports whether another invoice will come.
@@ -179,7 +179,7 @@ func (s *server) subscriptionPage(r *http.Request, sub store.Subscription) (web.
 	ctx := r.Context()
 	row := []web.SubscriptionRow{subscriptionRow(sub)}
 	s.withLiveNextInvoices(ctx, []store.Subscription{sub}, row)
-	v := web.AccountSubscription{Subscription: row[0], CancelReason: sub.CancelReason, ServiceStatus: sub.ServiceStatus.String,
+	v := web.AccountSubscription{Subscription: row[0], CancelReason: sub.CancelReason, ServiceStatus: billing.ServiceStatus(sub.ServiceStatus.String),
 		AlreadyCancelsAtPeriodEnd: sub.CancelAtPeriodEnd && running(sub)}
 	if sub.PeriodStart.Valid && sub.PeriodEnd.Valid {
 		v.PeriodStart, v.PeriodEnd = sub.PeriodStart.Time, sub.PeriodEnd.Time
@@ -237,7 +237,7 @@ func (s *server) subscriptionPage(r *http.Request, sub store.Subscription) (web.
 // a price in its cycle and currency. The note says why there are none.
 func (s *server) changeOptions(ctx context.Context, sub store.Subscription) ([]web.Option, string, error) {
 	switch {
-	case sub.Status != store.SubscriptionActive:
+	case sub.Status != billing.SubscriptionActive:
 		return nil, "The plan can be changed while the subscription is active and paid up.", nil
 	case sub.CancelAtPeriodEnd:
 		return nil, "The plan cannot be changed while the subscription is set to end.", nil

@@ -33,7 +33,7 @@ func activeSubscription(t *testing.T, st *testenv.Stack, customerID int64, slug,
 		t.Fatal(err)
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	if err := st.Store.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: store.SubscriptionActive,
+	if err := st.Store.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: billing.SubscriptionActive,
 		PeriodStart: today.AddDate(0, 0, -10), PeriodEnd: today.AddDate(0, 0, 20), AnchorDay: today.AddDate(0, 0, -10).Day(),
 		Event: store.SubscriptionEvent{Kind: "activated", Message: "first invoice paid", Actor: "test"}}); err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestACustomerCannotReachAnotherCustomersSubscription(t *testing.T) {
 		}
 	}
 	after, err := st.Store.SubscriptionByID(context.Background(), theirs.ID)
-	if err != nil || after.Status != store.SubscriptionActive || after.CancelAtPeriodEnd || after.ProductID != theirs.ProductID {
+	if err != nil || after.Status != billing.SubscriptionActive || after.CancelAtPeriodEnd || after.ProductID != theirs.ProductID {
 		t.Fatalf("another customer's subscription changed: %+v %v", after, err)
 	}
 }
@@ -151,7 +151,7 @@ func TestCancellingWithoutAReasonIsRefused(t *testing.T) {
 		t.Error("the refused form lost the chosen time")
 	}
 	after, err := st.Store.SubscriptionByID(context.Background(), sub.ID)
-	if err != nil || after.Status != store.SubscriptionActive || after.CancelAtPeriodEnd || after.CancelledAt.Valid {
+	if err != nil || after.Status != billing.SubscriptionActive || after.CancelAtPeriodEnd || after.CancelledAt.Valid {
 		t.Fatalf("a refused cancellation changed the subscription: %+v %v", after, err)
 	}
 }
@@ -179,7 +179,7 @@ func TestPaymentMethodsListTheSavedCardAndKeepTheOnlyOneOfAnActiveSubscription(t
 		t.Fatalf("payment methods after paying with 4242: status %d\n%s", r.Status, r.Body)
 	}
 	subs, _ := st.Store.Subscriptions(context.Background(), store.SubscriptionFilter{CustomerID: ana.ID})
-	if err := st.Store.UpdateSubscription(context.Background(), store.SubscriptionChange{ID: subs[0].ID, Status: store.SubscriptionActive}); err != nil {
+	if err := st.Store.UpdateSubscription(context.Background(), store.SubscriptionChange{ID: subs[0].ID, Status: billing.SubscriptionActive}); err != nil {
 		t.Fatal(err)
 	}
 	method := hiddenFields(r.Body).Get("method")
@@ -236,7 +236,7 @@ func TestCustomerOrdersPaysUpgradesAndCancelsThroughTheWorkflow(t *testing.T) {
 		t.Fatalf("%d subscriptions, want 1", len(subs))
 	}
 	sub := waitSubscription(t, st, subs[0].ID, "active with a saved card", func(s store.Subscription) bool {
-		return s.Status == store.SubscriptionActive && s.PeriodEnd.Valid && s.PaymentMethodRef != ""
+		return s.Status == billing.SubscriptionActive && s.PeriodEnd.Valid && s.PaymentMethodRef != ""
 	})
 	page := "/account/subscriptions/" + itoa(sub.ID)
 
@@ -258,7 +258,7 @@ func TestCustomerOrdersPaysUpgradesAndCancelsThroughTheWorkflow(t *testing.T) {
 		t.Fatalf("cancel at period end: status %d to %q\n%s", r.Status, r.Location, r.Body)
 	}
 	ending := waitSubscription(t, st, sub.ID, "cancelling at period end", func(s store.Subscription) bool { return s.CancelAtPeriodEnd })
-	if ending.Status != store.SubscriptionActive || ending.CancelReason != "moving to another host" {
+	if ending.Status != billing.SubscriptionActive || ending.CancelReason != "moving to another host" {
 		t.Fatalf("after cancel at period end: status %s reason %q", ending.Status, ending.CancelReason)
 	}
 	again := c.post(page+"/cancel", page, url.Values{"reason": {"again"}, "when": {"period_end"}})

@@ -162,7 +162,7 @@ func TestInvoicePrintsReverseChargeNoteOnceWhenSet(t *testing.T) {
 
 func TestInvoiceStampNamesTheStatus(t *testing.T) {
 	for status, want := range map[billing.Status]string{
-		billing.StatusPaid: "PAID", billing.StatusUnpaid: "UNPAID", billing.StatusRefunded: "REFUNDED", store.StatusCancelled: "CANCELLED",
+		billing.StatusPaid: "PAID", billing.StatusUnpaid: "UNPAID", billing.StatusRefunded: "REFUNDED", billing.StatusCancelled: "CANCELLED",
 	} {
 		d := FromStore(paidInvoice(), Party{Name: "Seller"}, Party{Name: "Buyer"})
 		d.Status = status

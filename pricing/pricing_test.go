@@ -119,7 +119,7 @@ func placeAndActivateWith(t *testing.T, f fixture, prod store.CatalogProduct, co
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: store.SubscriptionActive,
+	if err := f.s.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: billing.SubscriptionActive,
 		PeriodStart: start, PeriodEnd: billing.Monthly.NextDue(start), AnchorDay: start.Day()}); err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestDowngradeInALaterPeriodIgnoresAOnceCouponOfTheFirst(t *testing.T) {
 		IdempotencyKey: "renewal-2", CreatedBy: "test", SubscriptionID: sub.ID, CreditUsed: q.CreditUsed}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.UpdateSubscription(ctx, store.SubscriptionChange{ID: sub.ID, Status: store.SubscriptionActive, PeriodStart: p2, PeriodEnd: p3}); err != nil {
+	if err := f.s.UpdateSubscription(ctx, store.SubscriptionChange{ID: sub.ID, Status: billing.SubscriptionActive, PeriodStart: p2, PeriodEnd: p3}); err != nil {
 		t.Fatal(err)
 	}
 	if sub, err = f.s.SubscriptionByID(ctx, sub.ID); err != nil {

@@ -98,7 +98,7 @@ func TestDemoBusinessLedgerIsConsistent(t *testing.T) {
 			if tot.Paid.Amount != tot.Total.Amount || tot.Refunded.Amount != 0 || !inv.PaidAt.Valid {
 				t.Errorf("paid invoice %s: total %s, paid %s, refunded %s, paid at %v", inv.Number, tot.Total, tot.Paid, tot.Refunded, inv.PaidAt)
 			}
-		case billing.StatusUnpaid, store.StatusCancelled:
+		case billing.StatusUnpaid, billing.StatusCancelled:
 			if tot.Paid.Amount != 0 || inv.PaidAt.Valid {
 				t.Errorf("%s invoice %s has %s paid (paid at %v)", inv.Status, inv.Number, tot.Paid, inv.PaidAt)
 			}

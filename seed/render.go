@@ -122,7 +122,7 @@ func (p *planner) renderSub(sp *subPlan) []*store.HistoricInvoice {
 		}
 	}
 
-	rec.Status = store.SubscriptionActive
+	rec.Status = billing.SubscriptionActive
 	rec.PeriodStart, rec.PeriodEnd = sp.due(cur), sp.due(cur+1)
 	reason := cancelReasons[p.r.IntN(len(cancelReasons))]
 	switch sp.fate {
@@ -130,30 +130,30 @@ func (p *planner) renderSub(sp *subPlan) []*store.HistoricInvoice {
 		rec.CancelAtPeriodEnd, rec.CancelReason = true, reason
 		event(sp.cancelAt, "cancel_requested", "customer", "cancellation at the end of the period requested: %s", reason)
 	case fatePastDue:
-		rec.Status = store.SubscriptionPastDue
+		rec.Status = billing.SubscriptionPastDue
 	case fateSuspended:
-		rec.Status = store.SubscriptionSuspended
+		rec.Status = billing.SubscriptionSuspended
 	case fateCancelledEnd:
-		rec.Status, rec.CancelAtPeriodEnd, rec.CancelReason = store.SubscriptionCancelled, true, reason
+		rec.Status, rec.CancelAtPeriodEnd, rec.CancelReason = billing.SubscriptionCancelled, true, reason
 		rec.PeriodStart, rec.PeriodEnd, rec.CancelledAt = sp.due(sp.paid-1), sp.due(sp.paid), sp.due(sp.paid)
 		event(p.between(sp.due(sp.paid-1), sp.issue(sp.paid)), "cancel_requested", "customer", "cancellation at the end of the period requested: %s", reason)
 		event(rec.CancelledAt, "cancelled", "workflow", "cancelled at the end of the paid period")
 	case fateCancelledNow:
-		rec.Status, rec.CancelReason, rec.CancelledAt = store.SubscriptionCancelled, reason, sp.cancelAt
+		rec.Status, rec.CancelReason, rec.CancelledAt = billing.SubscriptionCancelled, reason, sp.cancelAt
 		rec.PeriodStart, rec.PeriodEnd = sp.due(sp.paid-1), sp.due(sp.paid)
 		event(sp.cancelAt, "cancelled", "customer", "cancelled immediately: %s", reason)
 	case fateTerminated:
-		rec.Status, rec.CancelReason, rec.CancelledAt = store.SubscriptionTerminated, "non-payment", sp.due(sp.paid).Add(terminateAt)
+		rec.Status, rec.CancelReason, rec.CancelledAt = billing.SubscriptionTerminated, "non-payment", sp.due(sp.paid).Add(terminateAt)
 		rec.PeriodStart, rec.PeriodEnd = sp.due(sp.paid-1), sp.due(sp.paid)
 	}
 	rec.UpdatedAt = last
 	if panel := p.cat.panel[final.typ]; panel != 0 {
-		status := "active"
+		status := billing.ServiceActive
 		switch rec.Status {
-		case store.SubscriptionSuspended:
-			status = "suspended"
-		case store.SubscriptionCancelled, store.SubscriptionTerminated:
-			status = "terminated"
+		case billing.SubscriptionSuspended:
+			status = billing.ServiceSuspended
+		case billing.SubscriptionCancelled, billing.SubscriptionTerminated:
+			status = billing.ServiceTerminated
 		}
 		rec.Service = &store.HistoricService{Customer: cust.rec, ProductID: final.id, PanelServerID: panel, Status: status,
 			Hostname: hostname(final.typ, cust, sp.idx), CreatedBy: CreatedBy, CreatedAt: sp.start, UpdatedAt: last}

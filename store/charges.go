@@ -38,7 +38,7 @@ func (s *Store) BeginCharge(ctx context.Context, invoiceID int64, key string) (C
 		case inv.Paid():
 			out.Why = "paid"
 			return nil
-		case inv.Status == StatusCancelled:
+		case inv.Status == billing.StatusCancelled:
 			out.Why = "the invoice is cancelled"
 			return nil
 		case inv.PaymentPending():

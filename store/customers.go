@@ -521,9 +521,9 @@ func (s *Store) CustomerEvents(ctx context.Context, customerID int64, limit int)
 
 // ServiceSearch narrows the admin services list; zero fields do not filter.
 type ServiceSearch struct {
-	Status      string // one service status
-	ProductType string // vps, dedicated, web_hosting, game_server
-	PanelType   string // virtfusion, pterodactyl, synergycp, enhance
+	Status      billing.ServiceStatus // one service status
+	ProductType string                // vps, dedicated, web_hosting, game_server
+	PanelType   string                // virtfusion, pterodactyl, synergycp, enhance
 	// Query is part of the customer's name or email, of the hostname or an IP address, or a
 	// service id.
 	Query    string
@@ -599,8 +599,8 @@ func (s *Store) RestoreService(ctx context.Context, id int64, actor string) (cha
 func (s *Store) setArchived(ctx context.Context, id int64, archive bool, actor string) (changed bool, err error) {
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var row struct {
-			Status     string       `db:"status"`
-			ArchivedAt sql.NullTime `db:"archived_at"`
+			Status     billing.ServiceStatus `db:"status"`
+			ArchivedAt sql.NullTime          `db:"archived_at"`
 		}
 		if err := tx.GetContext(ctx, &row, `SELECT status, archived_at FROM services WHERE id = $1 FOR UPDATE`, id); err != nil {
 			return notFound(err, fmt.Sprintf("service %d", id))
@@ -608,7 +608,7 @@ func (s *Store) setArchived(ctx context.Context, id int64, archive bool, actor s
 		if row.ArchivedAt.Valid == archive {
 			return nil
 		}
-		if archive && row.Status != "terminated" && row.Status != "abandoned" {
+		if archive && row.Status != billing.ServiceTerminated && row.Status != billing.ServiceAbandoned {
 			return fmt.Errorf("archive %s service %d: %w", row.Status, id, ErrServiceLive)
 		}
 		kind, msg, stamp := "archived", "service archived", "now()"

@@ -41,7 +41,7 @@ type HistoricService struct {
 	Customer      *HistoricCustomer
 	ProductID     int64
 	PanelServerID int64
-	Status        string // active, suspended, terminated, ...
+	Status        billing.ServiceStatus
 	Hostname      string
 	CreatedBy     string
 	CreatedAt     time.Time
@@ -56,7 +56,7 @@ type HistoricSubscription struct {
 	ProductID         int64
 	Cycle             billing.Cycle
 	Price             billing.Money // recurring price per cycle
-	Status            string
+	Status            billing.SubscriptionStatus
 	Gateway           string
 	PeriodStart       time.Time // zero when none
 	PeriodEnd         time.Time
@@ -348,7 +348,7 @@ func (inv *HistoricInvoice) settle() (invoiceSettlement, error) {
 		if len(inv.Payments) > 0 {
 			return invoiceSettlement{}, fmt.Errorf("import invoice %s: cancelled with %d payment(s): %w", key, len(inv.Payments), ErrInvoiceState)
 		}
-		out.status, out.paidAt, out.last = StatusCancelled, time.Time{}, inv.CancelledAt
+		out.status, out.paidAt, out.last = billing.StatusCancelled, time.Time{}, inv.CancelledAt
 	}
 	return out, nil
 }

@@ -40,7 +40,7 @@ func TestImportDerivesInvoiceStatusFromDatedPaymentsAndNumbersInBatchOrder(t *te
 	}{
 		{paid, "INV-1001", billing.StatusPaid, day.Add(48 * time.Hour)},
 		{refunded, "INV-1002", billing.StatusPartiallyRefunded, day.AddDate(0, 1, 0)},
-		{cancelled, "INV-1003", store.StatusCancelled, time.Time{}},
+		{cancelled, "INV-1003", billing.StatusCancelled, time.Time{}},
 	}
 	for _, w := range want {
 		got, err := s.Invoice(ctx, w.inv.ID)

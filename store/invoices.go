@@ -15,10 +15,6 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// StatusCancelled is an invoice withdrawn before payment; it keeps its number so the series
-// stays gap-free. The other statuses are billing's settlement statuses.
-const StatusCancelled billing.Status = "cancelled"
-
 // ErrInvoiceState means the invoice's status does not allow the operation (paying a draft or a
 // cancelled invoice, cancelling a paid one).
 var ErrInvoiceState = errors.New("invoice status does not allow this")
@@ -628,7 +624,7 @@ func (s *Store) CancelInvoice(ctx context.Context, id int64) error {
 			return err
 		}
 		switch {
-		case inv.Status == StatusCancelled:
+		case inv.Status == billing.StatusCancelled:
 			return nil
 		case inv.Status != billing.StatusDraft && inv.Status != billing.StatusUnpaid, len(pays) > 0:
 			return fmt.Errorf("cancel %s invoice %s with %d payment(s): %w", inv.Status, inv.Number, len(pays), ErrInvoiceState)

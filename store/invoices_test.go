@@ -273,13 +273,13 @@ func TestCancelledInvoiceKeepsItsNumberAndLateMoneyIsOverpaid(t *testing.T) {
 		t.Fatalf("cancelling twice: %v", err)
 	}
 	got, _ := s.Invoice(ctx, inv.ID)
-	if got.Status != store.StatusCancelled || !got.CancelledAt.Valid || got.Number != inv.Number {
+	if got.Status != billing.StatusCancelled || !got.CancelledAt.Valid || got.Number != inv.Number {
 		t.Fatalf("cancelled invoice = %s %v %s", got.Status, got.CancelledAt.Valid, got.Number)
 	}
 	// Money that still arrives for a withdrawn invoice (a page left open) is recorded so it can
 	// be returned: all of it is overpaid and the invoice stays cancelled.
 	res, err := s.RecordPayment(ctx, store.Payment{InvoiceID: inv.ID, Gateway: "stripe", GatewayTxnID: "pi_1", Amount: usd(2160), CreatedBy: "t"})
-	if err != nil || res.Overpaid != usd(2160) || res.Status != store.StatusCancelled {
+	if err != nil || res.Overpaid != usd(2160) || res.Status != billing.StatusCancelled {
 		t.Fatalf("paying a cancelled invoice = overpaid %s, status %s, %v; want all USD 21.60 overpaid, still cancelled", res.Overpaid, res.Status, err)
 	}
 	draft := newInvoice(u.ID, "draft")

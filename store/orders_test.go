@@ -61,7 +61,7 @@ func TestPlaceOrderCreatesSubscriptionServiceAndInvoiceOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sub.Status != store.SubscriptionPending || sub.Price() != usd(1250) || sub.Cycle != billing.Monthly || !sub.ServiceID.Valid {
+	if sub.Status != billing.SubscriptionPending || sub.Price() != usd(1250) || sub.Cycle != billing.Monthly || !sub.ServiceID.Valid {
 		t.Fatalf("subscription = %+v", sub)
 	}
 	inv, err := s.Invoice(ctx, o.InvoiceID)
@@ -159,7 +159,7 @@ func TestUpdateSubscriptionWithAKeyAppliesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
-	change := store.SubscriptionChange{ID: o.SubscriptionID, Status: store.SubscriptionActive, PeriodStart: start,
+	change := store.SubscriptionChange{ID: o.SubscriptionID, Status: billing.SubscriptionActive, PeriodStart: start,
 		PeriodEnd: billing.Monthly.NextDue(start), CouponCycles: map[string]int{"TEN": 1},
 		Event: store.SubscriptionEvent{Kind: "paid", Message: "first invoice paid", IdempotencyKey: sql.NullString{String: "k1", Valid: true}}}
 	for range 2 {
@@ -168,7 +168,7 @@ func TestUpdateSubscriptionWithAKeyAppliesOnce(t *testing.T) {
 		}
 	}
 	sub, _ := s.SubscriptionByID(ctx, o.SubscriptionID)
-	if sub.Status != store.SubscriptionActive || !sub.PeriodEnd.Time.Equal(time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)) || sub.CouponCycles["TEN"] != 1 {
+	if sub.Status != billing.SubscriptionActive || !sub.PeriodEnd.Time.Equal(time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)) || sub.CouponCycles["TEN"] != 1 {
 		t.Fatalf("subscription = %+v", sub)
 	}
 	events, _ := s.SubscriptionEvents(ctx, o.SubscriptionID)

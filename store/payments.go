@@ -114,7 +114,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 			return err
 		}
 		due := st.AmountDue()
-		if inv.Status == StatusCancelled {
+		if inv.Status == billing.StatusCancelled {
 			due = billing.Money{Currency: inv.Currency}
 		}
 		// A gateway's report must be exactly what is due; on an invoice with nothing due it
@@ -145,7 +145,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 		res.Payment = row.payment()
 		res.SubscriptionID, res.CustomerID, res.InvoiceNumber = inv.SubscriptionID.Int64, inv.CustomerID, inv.Number
 		res.Overpaid = res.Payment.Overpaid
-		if inv.Status == StatusCancelled { // money for a withdrawn invoice: all of it goes back
+		if inv.Status == billing.StatusCancelled { // money for a withdrawn invoice: all of it goes back
 			res.Status = inv.Status
 			return nil
 		}
@@ -176,10 +176,10 @@ type Refund struct {
 	Amount          billing.Money
 	Status          billing.RefundStatus // "" is succeeded
 	// ToCredit marks a refund given as account credit (on a credit note), not at the gateway.
-	ToCredit bool
-	Reason   string
-	CreatedBy       string
-	CreatedAt       time.Time
+	ToCredit  bool
+	Reason    string
+	CreatedBy string
+	CreatedAt time.Time
 }
 
 type refundRow struct {

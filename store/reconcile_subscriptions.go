@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ezscale/billing/billing"
 )
 
 // LiveSubscription is an ordered subscription that is not over, so its workflow should be
 // running: the facts needed to start that workflow when it is not.
 type LiveSubscription struct {
-	ID         int64  `db:"id"`
-	CustomerID int64  `db:"customer_id"`
-	Status     string `db:"status"`
+	ID         int64                      `db:"id"`
+	CustomerID int64                      `db:"customer_id"`
+	Status     billing.SubscriptionStatus `db:"status"`
 	// FirstInvoiceID is the invoice of the order that created the subscription, whose payment
 	// activates a pending subscription.
 	FirstInvoiceID int64 `db:"first_invoice_id"`
@@ -32,7 +34,7 @@ func (s *Store) LiveSubscriptions(ctx context.Context, createdBefore time.Time, 
 		 WHERE s.status IN ($1, $2, $3, $4) AND s.id > $5 AND s.created_at < $7
 		 ORDER BY s.id
 		 LIMIT $6`,
-		SubscriptionPending, SubscriptionActive, SubscriptionPastDue, SubscriptionSuspended, afterID, limit, createdBefore)
+		billing.SubscriptionPending, billing.SubscriptionActive, billing.SubscriptionPastDue, billing.SubscriptionSuspended, afterID, limit, createdBefore)
 	if err != nil {
 		return nil, fmt.Errorf("list live subscriptions after %d: %w", afterID, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 )
 
@@ -19,14 +20,14 @@ func TestLiveSubscriptionsListsThoseNotOverWithTheirOrdersInvoiceInPages(t *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateSubscription(ctx, store.SubscriptionChange{ID: over.SubscriptionID, Status: store.SubscriptionCancelled, Cancelled: true,
+	if err := s.UpdateSubscription(ctx, store.SubscriptionChange{ID: over.SubscriptionID, Status: billing.SubscriptionCancelled, Cancelled: true,
 		CancelReason: "changed my mind", Event: store.SubscriptionEvent{Kind: "cancelled", Message: "cancelled", Actor: "test"}}); err != nil {
 		t.Fatal(err)
 	}
 	// An imported subscription is history: active, but no order made it and no workflow ran it.
 	day := time.Now().AddDate(0, -2, 0).UTC()
 	imported := &store.HistoricSubscription{Customer: &store.HistoricCustomer{Email: "old@example.com", Name: "Old", PasswordHash: "x", CreatedAt: day},
-		ProductID: p.ID, Cycle: "monthly", Price: usd(1250), Status: store.SubscriptionActive, Gateway: "stripe",
+		ProductID: p.ID, Cycle: "monthly", Price: usd(1250), Status: billing.SubscriptionActive, Gateway: "stripe",
 		PeriodStart: day, PeriodEnd: day.AddDate(0, 1, 0), AnchorDay: day.Day(), CreatedBy: "import:test", CreatedAt: day, UpdatedAt: day}
 	if err := s.Import(ctx, &store.ImportBatch{Customers: []*store.HistoricCustomer{imported.Customer}, Subscriptions: []*store.HistoricSubscription{imported}}); err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func TestLiveSubscriptionsListsThoseNotOverWithTheirOrdersInvoiceInPages(t *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page) != 1 || page[0].ID != live.SubscriptionID || page[0].Status != store.SubscriptionPending ||
+	if len(page) != 1 || page[0].ID != live.SubscriptionID || page[0].Status != billing.SubscriptionPending ||
 		page[0].CustomerID != u.ID || page[0].FirstInvoiceID != live.InvoiceID {
 		t.Fatalf("first page %+v, want the pending subscription %d with invoice %d", page, live.SubscriptionID, live.InvoiceID)
 	}

@@ -7,26 +7,28 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/ezscale/billing/billing"
 )
 
 // Service is one thing a customer has on a control panel.
 type Service struct {
-	ID             int64        `db:"id"`
-	CustomerID     int64        `db:"customer_id"`
-	ProductID      int64        `db:"product_id"`
-	PanelServerID  int64        `db:"panel_server_id"`
-	Status         string       `db:"status"`
-	Hostname       string       `db:"hostname"`
-	PanelServiceID string       `db:"panel_service_id"`
-	PanelExtra     JSONMap      `db:"panel_extra"`
-	IPv4           JSONList     `db:"ipv4"`
-	IPv6           JSONList     `db:"ipv6"`
-	PasswordSealed []byte       `db:"password_sealed"`
-	Attention      string       `db:"attention"`
-	CreatedBy      string       `db:"created_by"`
-	CreatedAt      time.Time    `db:"created_at"`
-	UpdatedAt      time.Time    `db:"updated_at"`
-	ArchivedAt     sql.NullTime `db:"archived_at"`
+	ID             int64                 `db:"id"`
+	CustomerID     int64                 `db:"customer_id"`
+	ProductID      int64                 `db:"product_id"`
+	PanelServerID  int64                 `db:"panel_server_id"`
+	Status         billing.ServiceStatus `db:"status"`
+	Hostname       string                `db:"hostname"`
+	PanelServiceID string                `db:"panel_service_id"`
+	PanelExtra     JSONMap               `db:"panel_extra"`
+	IPv4           JSONList              `db:"ipv4"`
+	IPv6           JSONList              `db:"ipv6"`
+	PasswordSealed []byte                `db:"password_sealed"`
+	Attention      string                `db:"attention"`
+	CreatedBy      string                `db:"created_by"`
+	CreatedAt      time.Time             `db:"created_at"`
+	UpdatedAt      time.Time             `db:"updated_at"`
+	ArchivedAt     sql.NullTime          `db:"archived_at"`
 	// Read-model fields filled by list and detail queries.
 	CustomerEmail string `db:"customer_email"`
 	CustomerName  string `db:"customer_name"`
@@ -92,8 +94,8 @@ func (s *Store) CustomerService(ctx context.Context, customerID, id int64) (Serv
 
 // ServiceFilter narrows a service list.
 type ServiceFilter struct {
-	Status     string // one status, or "" for all
-	CustomerID int64  // 0 for all customers
+	Status     billing.ServiceStatus // one status, or "" for all
+	CustomerID int64                 // 0 for all customers
 	Limit      int
 }
 
@@ -113,15 +115,15 @@ func (s *Store) Services(ctx context.Context, f ServiceFilter) ([]Service, error
 }
 
 // CountServicesByStatus counts live services per status.
-func (s *Store) CountServicesByStatus(ctx context.Context) (map[string]int, error) {
+func (s *Store) CountServicesByStatus(ctx context.Context) (map[billing.ServiceStatus]int, error) {
 	var rows []struct {
-		Status string `db:"status"`
-		N      int    `db:"n"`
+		Status billing.ServiceStatus `db:"status"`
+		N      int                   `db:"n"`
 	}
 	if err := s.db.SelectContext(ctx, &rows, `SELECT status, count(*) AS n FROM services WHERE archived_at IS NULL GROUP BY status`); err != nil {
 		return nil, fmt.Errorf("count services: %w", err)
 	}
-	out := map[string]int{}
+	out := map[billing.ServiceStatus]int{}
 	for _, r := range rows {
 		out[r.Status] = r.N
 	}
@@ -129,7 +131,7 @@ func (s *Store) CountServicesByStatus(ctx context.Context) (map[string]int, erro
 }
 
 // SetServiceStatus records a status change and its timeline entry together.
-func (s *Store) SetServiceStatus(ctx context.Context, id int64, status, attention string, e ServiceEvent) error {
+func (s *Store) SetServiceStatus(ctx context.Context, id int64, status billing.ServiceStatus, attention string, e ServiceEvent) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE services SET status = $2, attention = $3, updated_at = now() WHERE id = $1`, id, status, attention)
 		if err != nil {

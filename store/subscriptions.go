@@ -11,46 +11,35 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// Subscription statuses. The subscription workflow owns the transitions and writes each one
-// with SetSubscriptionStatus.
-const (
-	SubscriptionPending    = "pending"  // waiting for the first payment
-	SubscriptionActive     = "active"   // paid up
-	SubscriptionPastDue    = "past_due" // a renewal is unpaid, dunning runs
-	SubscriptionSuspended  = "suspended"
-	SubscriptionCancelled  = "cancelled"  // ended by the customer or staff
-	SubscriptionTerminated = "terminated" // ended by dunning
-)
-
 // Subscription is a customer's recurring purchase of one product.
 type Subscription struct {
-	ID                 int64          `db:"id"`
-	CustomerID         int64          `db:"customer_id"`
-	ProductID          int64          `db:"product_id"`
-	ServiceID          sql.NullInt64  `db:"service_id"`
-	Cycle              billing.Cycle  `db:"cycle"`
-	Currency           string         `db:"currency"`
-	PriceAmount        int64          `db:"price"`
-	Status             string         `db:"status"`
-	Gateway            string         `db:"gateway"`
-	GatewayCustomerRef string         `db:"gateway_customer_ref"`
-	PaymentMethodRef   string         `db:"payment_method_ref"`
-	Coupons            JSONList       `db:"coupons"`
-	CouponCycles       JSONCounts     `db:"coupon_cycles"`
-	PeriodStart        sql.NullTime   `db:"period_start"`
-	PeriodEnd          sql.NullTime   `db:"period_end"`
-	AnchorDay          sql.NullInt64  `db:"anchor_day"`
-	CancelAtPeriodEnd  bool           `db:"cancel_at_period_end"`
-	CancelReason       string         `db:"cancel_reason"`
-	CancelledAt        sql.NullTime   `db:"cancelled_at"`
-	CreatedBy          string         `db:"created_by"`
-	CreatedAt          time.Time      `db:"created_at"`
-	UpdatedAt          time.Time      `db:"updated_at"`
-	ProductName        string         `db:"product_name"`
-	ProductType        string         `db:"product_type"`
-	CustomerEmail      string         `db:"customer_email"`
-	CustomerName       string         `db:"customer_name"`
-	ServiceStatus      sql.NullString `db:"service_status"`
+	ID                 int64                      `db:"id"`
+	CustomerID         int64                      `db:"customer_id"`
+	ProductID          int64                      `db:"product_id"`
+	ServiceID          sql.NullInt64              `db:"service_id"`
+	Cycle              billing.Cycle              `db:"cycle"`
+	Currency           string                     `db:"currency"`
+	PriceAmount        int64                      `db:"price"`
+	Status             billing.SubscriptionStatus `db:"status"`
+	Gateway            string                     `db:"gateway"`
+	GatewayCustomerRef string                     `db:"gateway_customer_ref"`
+	PaymentMethodRef   string                     `db:"payment_method_ref"`
+	Coupons            JSONList                   `db:"coupons"`
+	CouponCycles       JSONCounts                 `db:"coupon_cycles"`
+	PeriodStart        sql.NullTime               `db:"period_start"`
+	PeriodEnd          sql.NullTime               `db:"period_end"`
+	AnchorDay          sql.NullInt64              `db:"anchor_day"`
+	CancelAtPeriodEnd  bool                       `db:"cancel_at_period_end"`
+	CancelReason       string                     `db:"cancel_reason"`
+	CancelledAt        sql.NullTime               `db:"cancelled_at"`
+	CreatedBy          string                     `db:"created_by"`
+	CreatedAt          time.Time                  `db:"created_at"`
+	UpdatedAt          time.Time                  `db:"updated_at"`
+	ProductName        string                     `db:"product_name"`
+	ProductType        string                     `db:"product_type"`
+	CustomerEmail      string                     `db:"customer_email"`
+	CustomerName       string                     `db:"customer_name"`
+	ServiceStatus      sql.NullString             `db:"service_status"`
 }
 
 // Price is the recurring amount per cycle, before discounts and tax.
@@ -89,9 +78,9 @@ func (s *Store) CustomerSubscription(ctx context.Context, customerID, id int64) 
 
 // SubscriptionFilter narrows a subscription list.
 type SubscriptionFilter struct {
-	CustomerID int64  // 0 for all customers
-	Status     string // "" for all
-	Limit      int    // 0 means 500
+	CustomerID int64                      // 0 for all customers
+	Status     billing.SubscriptionStatus // "" for all
+	Limit      int                        // 0 means 500
 }
 
 // Subscriptions lists subscriptions, newest first.
@@ -148,7 +137,7 @@ func (s *Store) SubscriptionEvents(ctx context.Context, subscriptionID int64) ([
 // period and plan, and a timeline entry, in one transaction. Zero fields are left unchanged.
 type SubscriptionChange struct {
 	ID                int64
-	Status            string
+	Status            billing.SubscriptionStatus
 	PeriodStart       time.Time
 	PeriodEnd         time.Time
 	AnchorDay         int

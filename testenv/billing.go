@@ -76,7 +76,7 @@ func (s *Stack) RenewingSubscription(t testing.TB, n int, productID int64, due t
 		t.Fatal(err)
 	}
 	start := due.AddDate(0, -1, 0)
-	if err := s.Store.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: store.SubscriptionActive,
+	if err := s.Store.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: billing.SubscriptionActive,
 		PeriodStart: start, PeriodEnd: due, AnchorDay: start.Day()}); err != nil {
 		t.Fatal(err)
 	}

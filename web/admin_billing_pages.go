@@ -1,6 +1,10 @@
 package web
 
-import "time"
+import (
+	"time"
+
+	"github.com/ezscale/billing/billing"
+)
 
 // AdminSubscriptionRow is one subscription in the admin list: the portal row plus its customer.
 type AdminSubscriptionRow struct {
@@ -11,8 +15,8 @@ type AdminSubscriptionRow struct {
 
 // AdminSubscriptions is the view of "admin_subscriptions".
 type AdminSubscriptions struct {
-	Filter        string
-	Statuses      []string
+	Filter        billing.SubscriptionStatus
+	Statuses      []billing.SubscriptionStatus
 	Subscriptions []AdminSubscriptionRow
 }
 

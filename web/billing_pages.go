@@ -1,6 +1,10 @@
 package web
 
-import "time"
+import (
+	"time"
+
+	"github.com/ezscale/billing/billing"
+)
 
 // OrderCatalog is the view of "order_catalog": the products a customer can order, by group.
 type OrderCatalog struct{ Groups []OrderGroup }
@@ -74,7 +78,7 @@ type InvoicePay struct {
 type SubscriptionRow struct {
 	ID                int64
 	Product           string
-	Status            string // pending, active, past_due, suspended, cancelled, terminated
+	Status            billing.SubscriptionStatus
 	Badge             string // badge variant for Status
 	Cycle             string // in words: "Monthly"
 	Price             string // per cycle, before discounts and tax
@@ -93,7 +97,7 @@ type AccountSubscription struct {
 	Subscription              SubscriptionRow
 	PeriodStart, PeriodEnd    time.Time // zero before the first payment
 	ServiceID                 int64     // 0 when the product has no service
-	ServiceStatus             string
+	ServiceStatus             billing.ServiceStatus
 	CancelReason              string
 	Invoices                  []InvoiceRow
 	Timeline                  []EventRow // oldest first

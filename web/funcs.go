@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ezscale/billing/billing"
 )
 
 // funcs are the helpers every template set gets.
@@ -249,18 +251,28 @@ func panelTypeOptions(types []string) []Option {
 }
 
 // serviceStatuses are the service statuses in the order the filter tabs show
-// them: the one that needs someone first.
+// them (billing.AllServiceStatuses: the one that needs someone first), as the
+// keys of AdminServices.Counts.
 func serviceStatuses() []string {
-	return []string{"needs_attention", "pending", "provisioning", "active", "suspended", "terminated", "abandoned"}
+	all := billing.AllServiceStatuses()
+	out := make([]string, len(all))
+	for i, s := range all {
+		out[i] = string(s)
+	}
+	return out
 }
 
-// statusLabel is a service status in words ("needs_attention" -> "Needs attention").
-func statusLabel(status string) string {
-	s := strings.ReplaceAll(status, "_", " ")
-	if s == "" {
-		return s
+// statusLabel is a status in words ("needs_attention" -> "Needs attention"): the
+// Label of a subscription, service or invoice status; a plain string is taken
+// as a service status.
+func statusLabel(status any) string {
+	switch s := status.(type) {
+	case interface{ Label() string }:
+		return s.Label()
+	case string:
+		return billing.ServiceStatus(s).Label()
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return fmt.Sprint(status)
 }
 
 // sumCounts adds up the services per status.

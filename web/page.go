@@ -8,6 +8,8 @@ package web
 import (
 	"fmt"
 	"time"
+
+	"github.com/ezscale/billing/billing"
 )
 
 // Page is what every template sees: request facts shared by all layouts plus
@@ -175,11 +177,12 @@ type AuditRow struct {
 
 // ServiceRow is one service in lists and the header of detail pages.
 type ServiceRow struct {
-	ID                                                                   int64
-	Customer, CustomerEmail, Product, Panel, PanelType, Status, Hostname string
-	IPv4                                                                 []string
-	Attention                                                            string // why it needs attention, empty otherwise
-	CreatedAt                                                            time.Time
+	ID                                                           int64
+	Customer, CustomerEmail, Product, Panel, PanelType, Hostname string
+	Status                                                       billing.ServiceStatus
+	IPv4                                                         []string
+	Attention                                                    string // why it needs attention, empty otherwise
+	CreatedAt                                                    time.Time
 }
 
 // EventRow is one timeline entry.
@@ -193,8 +196,8 @@ type Option struct{ Value, Label string }
 
 // AdminServices is the view of "admin_services".
 type AdminServices struct {
-	Filter   string         // current status filter ("" = all, or one of pending, provisioning, active, suspended, needs_attention, terminated, abandoned)
-	Counts   map[string]int // services per status
+	Filter   billing.ServiceStatus // current status filter ("" = all)
+	Counts   map[string]int        // services per status
 	Services []ServiceRow
 	// Archived shows the archived services instead (?archived=on); ArchivedCount is how many
 	// there are. The search (q), product type (type) and panel type (panel) are in Page.Form.
@@ -224,8 +227,9 @@ type AdminService struct {
 
 // LiveState is what the provisioning workflow reports right now.
 type LiveState struct {
-	Status, Current, Attention string
-	Queue                      []string
+	Status             billing.ServiceStatus
+	Current, Attention string
+	Queue              []string
 }
 
 // AdminPanels is the view of "admin_panels".
@@ -331,7 +335,7 @@ type InvoiceRow struct {
 	Customer      string // admin pages only
 	CustomerEmail string // admin pages only
 	CustomerID    int64
-	Status        string
+	Status        billing.Status
 	Badge         string
 	IssuedAt      time.Time // zero for a draft
 	DueAt         time.Time
@@ -367,8 +371,8 @@ type AccountInvoice struct {
 
 // AdminInvoices is the view of "admin_invoices"; Filter is the status shown ("" for all).
 type AdminInvoices struct {
-	Filter   string
-	Statuses []string
+	Filter   billing.Status
+	Statuses []billing.Status
 	Invoices []InvoiceRow
 	// The search (q) and overdue ("on") filters are in Page.Form; FilterQuery is them as a
 	// query string, kept by the status tabs.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ezscale/billing/billing"
 )
 
 const testCSRF = "tok-3f9a"
@@ -86,7 +88,7 @@ var sampleData = map[string]any{
 	// Invoices.
 	"account_invoices": AccountInvoices{Invoices: []InvoiceRow{unpaidInvoice, paidInvoice}},
 	"account_invoice":  AccountInvoice{Invoice: unpaidInvoice, Lines: invoiceLines, Totals: invoiceTotals, Notes: []string{"Thank you for your business."}},
-	"admin_invoices":   AdminInvoices{Filter: "unpaid", Statuses: []string{"draft", "unpaid", "paid", "cancelled"}, Invoices: []InvoiceRow{unpaidInvoice, paidInvoice}},
+	"admin_invoices":   AdminInvoices{Filter: "unpaid", Statuses: []billing.Status{"draft", "unpaid", "paid", "cancelled"}, Invoices: []InvoiceRow{unpaidInvoice, paidInvoice}},
 	"admin_invoice":    AdminInvoice{Invoice: unpaidInvoice, Lines: invoiceLines, Totals: invoiceTotals, CanPay: true, CanCancel: true},
 }
 
@@ -135,7 +137,7 @@ var emptyData = map[string]any{
 
 	"account_invoices": AccountInvoices{},
 	"account_invoice":  AccountInvoice{Invoice: InvoiceRow{ID: 12, Number: "INV-1012", Status: "draft", Badge: "neutral"}},
-	"admin_invoices":   AdminInvoices{Filter: "paid", Statuses: []string{"draft", "unpaid", "paid", "cancelled"}},
+	"admin_invoices":   AdminInvoices{Filter: "paid", Statuses: []billing.Status{"draft", "unpaid", "paid", "cancelled"}},
 	"admin_invoice":    AdminInvoice{Invoice: InvoiceRow{ID: 12, Number: "INV-1012", Status: "cancelled", Badge: "neutral"}},
 }
 
@@ -562,7 +564,7 @@ const metaRefresh = `<meta http-equiv="refresh" content="3">`
 
 func TestServicePagesRefreshOnlyWhileProvisioning(t *testing.T) {
 	r := newRenderer(t)
-	for _, status := range []string{"pending", "provisioning", "active", "suspended", "needs_attention", "terminated", "abandoned", ""} {
+	for _, status := range []billing.ServiceStatus{"pending", "provisioning", "active", "suspended", "needs_attention", "terminated", "abandoned", ""} {
 		want := status == "pending" || status == "provisioning"
 		svc := ServiceRow{ID: 42, Status: status, Product: "VPS 2 GB"}
 		for name, data := range map[string]any{

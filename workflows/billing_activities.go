@@ -36,7 +36,7 @@ type SubscriptionFacts struct {
 	ProductID      int64
 	Cycle          billing.Cycle
 	Price          billing.Money
-	Status         string
+	Status         billing.SubscriptionStatus
 	PeriodStart    time.Time
 	PeriodEnd      time.Time
 	AnchorDay      int
@@ -61,7 +61,7 @@ type SubscriptionRecord struct {
 	SubscriptionID int64
 	Key            string // "subscription:<id>:ev:<seq>"
 	WorkflowID     string
-	Status         string
+	Status         billing.SubscriptionStatus
 	PeriodStart    time.Time
 	PeriodEnd      time.Time
 	AnchorDay      int

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/panels/devpanels"
 	"github.com/ezscale/billing/store"
@@ -34,16 +35,16 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 
 	t.Run("lifecycle", func(t *testing.T) {
 		svc, run := d.create(ctx, t, "vps-2gb", "life.example.com")
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
+		d.waitStatus(ctx, t, svc.ID, billing.ServiceActive)
 		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpSuspend, Reason: "overdue invoice 1042"})
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceSuspended)
+		d.waitStatus(ctx, t, svc.ID, billing.ServiceSuspended)
 		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpUnsuspend})
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
+		d.waitStatus(ctx, t, svc.ID, billing.ServiceActive)
 		bigger := d.product(ctx, t, "vps-8gb")
 		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpChangePackage, ProductID: bigger.ID, Reason: "upgrade"})
 		d.waitProduct(ctx, t, svc.ID, bigger.ID)
 		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpTerminate, Reason: "customer left"})
-		d.finish(ctx, t, run, workflows.ServiceTerminated)
+		d.finish(ctx, t, run, billing.ServiceTerminated)
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 0 {
 			t.Errorf("%d servers of service %d remain on VirtFusion after termination, want 0", n, svc.ID)
 		}
@@ -53,15 +54,15 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 	t.Run("retry", func(t *testing.T) {
 		d.setOSTemplate(ctx, t, "vps-2gb", "999") // the panel creates the server and refuses to build it
 		svc, run := d.create(ctx, t, "vps-2gb", "retry.example.com")
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention) // decide at once: a decision sent while the status is written must count
+		d.waitStatus(ctx, t, svc.ID, billing.ServiceNeedsAttention) // decide at once: a decision sent while the status is written must count
 		d.setOSTemplate(ctx, t, "vps-2gb", "1")
 		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveRetry})
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceActive)
+		d.waitStatus(ctx, t, svc.ID, billing.ServiceActive)
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 1 {
 			t.Errorf("%d servers of service %d on VirtFusion after the retry, want the one the failed build left", n, svc.ID)
 		}
 		d.request(ctx, t, svc.ID, workflows.ProvisionOp{Kind: workflows.OpTerminate, Reason: "test over"})
-		d.finish(ctx, t, run, workflows.ServiceTerminated)
+		d.finish(ctx, t, run, billing.ServiceTerminated)
 		replayAndRecord(ctx, t, st.Temporal, run, "provision_retry.json", workflows.Provision)
 	})
 
@@ -69,9 +70,9 @@ func TestDevServerProvisionHistoriesReplay(t *testing.T) {
 		d.setOSTemplate(ctx, t, "vps-2gb", "999")
 		defer d.setOSTemplate(ctx, t, "vps-2gb", "1")
 		svc, run := d.create(ctx, t, "vps-2gb", "abandon.example.com")
-		d.waitStatus(ctx, t, svc.ID, workflows.ServiceNeedsAttention) // decide at once: a decision sent while the status is written must count
+		d.waitStatus(ctx, t, svc.ID, billing.ServiceNeedsAttention) // decide at once: a decision sent while the status is written must count
 		d.resolve(ctx, t, svc.ID, workflows.Resolution{Action: workflows.ResolveAbandon, Note: "customer cancelled"})
-		d.finish(ctx, t, run, workflows.ServiceAbandoned)
+		d.finish(ctx, t, run, billing.ServiceAbandoned)
 		if n := st.Panels.Get(panels.VirtFusion).Sim.ServicesFor(strconv.FormatInt(svc.ID, 10)); n != 0 {
 			t.Errorf("%d servers of abandoned service %d remain on VirtFusion, want the partial server removed", n, svc.ID)
 		}
@@ -166,9 +167,9 @@ func (d provisionDriver) update(ctx context.Context, t *testing.T, serviceID int
 }
 
 // waitStatus polls the database until the service has the status.
-func (d provisionDriver) waitStatus(ctx context.Context, t *testing.T, serviceID int64, status string) {
+func (d provisionDriver) waitStatus(ctx context.Context, t *testing.T, serviceID int64, status billing.ServiceStatus) {
 	t.Helper()
-	d.waitService(ctx, t, serviceID, "status "+status, func(s store.Service) bool { return s.Status == status })
+	d.waitService(ctx, t, serviceID, "status "+string(status), func(s store.Service) bool { return s.Status == status })
 }
 
 // waitProduct polls the database until the service is on the product.
@@ -197,7 +198,7 @@ func (d provisionDriver) waitService(ctx context.Context, t *testing.T, serviceI
 }
 
 // finish waits for the workflow to complete and checks the status it ended with.
-func (d provisionDriver) finish(ctx context.Context, t *testing.T, run client.WorkflowRun, status string) {
+func (d provisionDriver) finish(ctx context.Context, t *testing.T, run client.WorkflowRun, status billing.ServiceStatus) {
 	t.Helper()
 	var res workflows.ProvisionState
 	if err := run.Get(ctx, &res); err != nil {

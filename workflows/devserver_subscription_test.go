@@ -169,11 +169,11 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 
 	o, first := d.order(ctx, t, "sam@example.com", "vps-2gb")
 	d.payOnSandbox(ctx, t, o.InvoiceID, "4242424242424242")
-	sub := d.waitSubscription(ctx, t, o.SubscriptionID, "active", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
+	sub := d.waitSubscription(ctx, t, o.SubscriptionID, "active", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
 	if sub.PaymentMethodRef == "" || sub.Gateway != "sandbox" {
 		t.Fatalf("payment method not saved: %+v", sub)
 	}
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceActive)
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceActive)
 
 	// Two renewals charged off-session with the saved card.
 	d.waitSubscription(ctx, t, o.SubscriptionID, "two renewals", func(s store.Subscription) bool {
@@ -207,8 +207,8 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Sandbox.DeclineOffSession(true)
-	d.waitSubscription(ctx, t, o.SubscriptionID, "suspended", func(s store.Subscription) bool { return s.Status == store.SubscriptionSuspended })
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceSuspended)
+	d.waitSubscription(ctx, t, o.SubscriptionID, "suspended", func(s store.Subscription) bool { return s.Status == billing.SubscriptionSuspended })
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceSuspended)
 	var open workflows.SubscriptionState
 	if v, err := st.Temporal.QueryWorkflow(ctx, workflows.SubscriptionID(o.SubscriptionID), "", workflows.QuerySubscriptionState); err != nil {
 		t.Fatal(err)
@@ -218,8 +218,8 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	dunned := currentRun(ctx, t, st.Temporal, workflows.SubscriptionID(o.SubscriptionID))
 	st.Sandbox.DeclineOffSession(false)
 	d.payOnSandbox(ctx, t, open.OpenInvoiceID, "4242424242424242")
-	d.waitSubscription(ctx, t, o.SubscriptionID, "active again", func(s store.Subscription) bool { return s.Status == store.SubscriptionActive })
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceActive)
+	d.waitSubscription(ctx, t, o.SubscriptionID, "active again", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceActive)
 	// The run that went through dunning (failed charge, retries, suspension, payment) and the
 	// dunning itself, once both are closed.
 	waitClosed(ctx, t, st.Temporal, dunned)
@@ -241,10 +241,10 @@ func TestDevServerSubscriptionLifecycle(t *testing.T) {
 	if err := last.Get(ctx, &final); err != nil {
 		t.Fatal(err)
 	}
-	if final.Status != workflows.SubCancelled {
+	if final.Status != billing.SubscriptionCancelled {
 		t.Fatalf("final state %+v", final)
 	}
-	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, workflows.ServiceTerminated)
+	provisionDriver{st: st}.waitStatus(ctx, t, o.ServiceID.Int64, billing.ServiceTerminated)
 	replayAndRecord(ctx, t, st.Temporal, last, "subscription_cancel.json", workflows.Subscription, workflows.Dunning)
 
 	// Every invoice was paid at most once, and the timeline tells the story.

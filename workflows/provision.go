@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -35,17 +36,6 @@ const (
 	// PanelPermanentError is the application error type of a panel failure that retrying cannot
 	// fix (bad package id, no capacity, refused credentials).
 	PanelPermanentError = "PanelPermanent"
-)
-
-// Service statuses as the provisioning workflow writes them to the database.
-const (
-	ServicePending        = "pending"
-	ServiceProvisioning   = "provisioning"
-	ServiceActive         = "active"
-	ServiceSuspended      = "suspended"
-	ServiceTerminated     = "terminated"
-	ServiceNeedsAttention = "needs_attention"
-	ServiceAbandoned      = "abandoned"
 )
 
 // OpKind is an operation on a service's panel resources.
@@ -92,8 +82,8 @@ const (
 // ProvisionInput starts or continues the provisioning workflow of one service.
 type ProvisionInput struct {
 	ServiceID int64
-	Status    string        // the service's status when this run starts
-	Queue     []ProvisionOp // operations not yet performed, oldest first
+	Status    billing.ServiceStatus // the service's status when this run starts
+	Queue     []ProvisionOp         // operations not yet performed, oldest first
 	NextSeq   int
 	// Requests are the RequestIDs of recent operations, carried over by continue-as-new.
 	Requests []string
@@ -108,7 +98,7 @@ const DefaultStepTimeout = 2 * time.Minute
 // ProvisionState is the live state of the workflow, returned by the query.
 type ProvisionState struct {
 	ServiceID int64
-	Status    string
+	Status    billing.ServiceStatus
 	Current   *ProvisionOp
 	Queue     []ProvisionOp
 	// Attention is why the service waits for ops, empty when it does not.
@@ -119,7 +109,7 @@ type ProvisionState struct {
 // StatusChange is written by ActivityProvisionSetStatus: the service's status and a timeline entry.
 type StatusChange struct {
 	ServiceID  int64
-	Status     string
+	Status     billing.ServiceStatus
 	Reason     string
 	WorkflowID string
 }
@@ -176,7 +166,7 @@ type provisioner struct {
 	stepTimeout time.Duration
 	serviceID   int64
 	workflowID  string
-	status      string
+	status      billing.ServiceStatus
 	queue       []ProvisionOp
 	nextSeq     int
 	current     *ProvisionOp
@@ -210,7 +200,7 @@ func newProvisioner(ctx workflow.Context, in ProvisionInput) (*provisioner, erro
 		p.remember(ProvisionOp{RequestID: id})
 	}
 	if p.status == "" {
-		p.status = ServicePending
+		p.status = billing.ServicePending
 	}
 	for i := range p.queue {
 		if p.queue[i].Seq == 0 {
@@ -271,22 +261,22 @@ func (p *provisioner) validateRequest(op ProvisionOp) error {
 	after := p.projectedStatus()
 	switch op.Kind {
 	case OpSuspend:
-		if after != ServiceActive {
+		if after != billing.ServiceActive {
 			return fmt.Errorf("cannot suspend: the service will be %s", after)
 		}
 	case OpUnsuspend:
-		if after != ServiceSuspended {
+		if after != billing.ServiceSuspended {
 			return fmt.Errorf("cannot unsuspend: the service will be %s", after)
 		}
 	case OpChangePackage:
 		if op.ProductID <= 0 {
 			return errors.New("change-package needs the new product id")
 		}
-		if after != ServiceActive && after != ServiceSuspended {
+		if after != billing.ServiceActive && after != billing.ServiceSuspended {
 			return fmt.Errorf("cannot change the package: the service will be %s", after)
 		}
 	case OpTerminate:
-		if after == ServiceTerminated {
+		if after == billing.ServiceTerminated {
 			return errors.New("termination is already queued")
 		}
 	case OpCreate:
@@ -298,7 +288,7 @@ func (p *provisioner) validateRequest(op ProvisionOp) error {
 }
 
 // projectedStatus is the status the service will have once the current and queued operations succeed.
-func (p *provisioner) projectedStatus() string {
+func (p *provisioner) projectedStatus() billing.ServiceStatus {
 	s := p.status
 	ops := p.queue
 	if p.current != nil {
@@ -307,16 +297,16 @@ func (p *provisioner) projectedStatus() string {
 	for _, op := range ops {
 		switch op.Kind {
 		case OpCreate, OpUnsuspend:
-			s = ServiceActive
+			s = billing.ServiceActive
 		case OpSuspend:
-			s = ServiceSuspended
+			s = billing.ServiceSuspended
 		case OpTerminate:
-			s = ServiceTerminated
+			s = billing.ServiceTerminated
 		}
 	}
-	if s == ServiceNeedsAttention || s == ServicePending || s == ServiceProvisioning {
+	if s == billing.ServiceNeedsAttention || s == billing.ServicePending || s == billing.ServiceProvisioning {
 		// Until the create finishes, later operations apply to the service it will become.
-		s = ServiceActive
+		s = billing.ServiceActive
 	}
 	return s
 }
@@ -380,7 +370,7 @@ func (p *provisioner) run(ctx workflow.Context, op ProvisionOp) error {
 	in := OpInput{ServiceID: p.serviceID, Op: op, WorkflowID: p.workflowID}
 	switch op.Kind {
 	case OpCreate:
-		if err := p.setStatus(ctx, ServiceProvisioning, "provisioning started"); err != nil {
+		if err := p.setStatus(ctx, billing.ServiceProvisioning, "provisioning started"); err != nil {
 			return err
 		}
 		if err := p.panelStep(ctx, "ensure panel account", ActivityProvisionEnsureAccount, in); err != nil {
@@ -392,7 +382,7 @@ func (p *provisioner) run(ctx workflow.Context, op ProvisionOp) error {
 		if err := p.awaitReady(ctx, in); err != nil {
 			return err
 		}
-		if err := p.setStatus(ctx, ServiceActive, "service is active"); err != nil {
+		if err := p.setStatus(ctx, billing.ServiceActive, "service is active"); err != nil {
 			return err
 		}
 		p.notifyReady(ctx, in)
@@ -400,19 +390,19 @@ func (p *provisioner) run(ctx workflow.Context, op ProvisionOp) error {
 		if err := p.panelStep(ctx, "suspend", ActivityProvisionSuspend, in); err != nil {
 			return err
 		}
-		return p.setStatus(ctx, ServiceSuspended, "suspended: "+op.Reason)
+		return p.setStatus(ctx, billing.ServiceSuspended, "suspended: "+op.Reason)
 	case OpUnsuspend:
 		if err := p.panelStep(ctx, "unsuspend", ActivityProvisionUnsuspend, in); err != nil {
 			return err
 		}
-		return p.setStatus(ctx, ServiceActive, "unsuspended")
+		return p.setStatus(ctx, billing.ServiceActive, "unsuspended")
 	case OpChangePackage:
 		return p.panelStep(ctx, "change package", ActivityProvisionChangePackage, in)
 	case OpTerminate:
 		if err := p.panelStep(ctx, "terminate", ActivityProvisionTerminate, in); err != nil {
 			return err
 		}
-		return p.setStatus(ctx, ServiceTerminated, "terminated: "+op.Reason)
+		return p.setStatus(ctx, billing.ServiceTerminated, "terminated: "+op.Reason)
 	}
 	return nil
 }
@@ -424,7 +414,7 @@ func (p *provisioner) awaitOps(ctx workflow.Context, op ProvisionOp, cause error
 	p.decision = nil
 	p.attention = fmt.Sprintf("%s failed: %s", op.Kind, failureMessage(cause))
 	workflow.GetLogger(ctx).Warn("Service needs attention", "ServiceID", p.serviceID, "Op", op.Kind, "Error", cause)
-	p.setStatusDurably(ctx, ServiceNeedsAttention, p.attention)
+	p.setStatusDurably(ctx, billing.ServiceNeedsAttention, p.attention)
 	_ = workflow.Await(ctx, func() bool { return p.decision != nil })
 	d := *p.decision
 	p.decision, p.attention = nil, ""
@@ -434,7 +424,7 @@ func (p *provisioner) awaitOps(ctx workflow.Context, op ProvisionOp, cause error
 func (p *provisioner) markProvisioned(ctx workflow.Context, d Resolution) {
 	in := MarkProvisionedInput{ServiceID: p.serviceID, PanelServiceID: d.PanelServiceID, Actor: d.Actor, WorkflowID: p.workflowID}
 	_ = workflow.ExecuteActivity(dbActivity(ctx, "record hand-made server"), ActivityProvisionMarkProvisioned, in).Get(ctx, nil)
-	p.setStatusDurably(ctx, ServiceActive, "marked provisioned by "+d.Actor+" as panel server "+d.PanelServiceID)
+	p.setStatusDurably(ctx, billing.ServiceActive, "marked provisioned by "+d.Actor+" as panel server "+d.PanelServiceID)
 }
 
 // abandon removes whatever the failed operation left on the panel (a partial server), then closes
@@ -447,7 +437,7 @@ func (p *provisioner) abandon(ctx workflow.Context, op ProvisionOp, d Resolution
 		workflow.GetLogger(ctx).Error("Compensation failed: partial resources may remain on the panel", "ServiceID", p.serviceID, "Error", err)
 	}
 	p.queue = nil
-	p.setStatusDurably(cleanup, ServiceAbandoned, fmt.Sprintf("%s abandoned by %s %s", op.Kind, d.Actor, d.Note))
+	p.setStatusDurably(cleanup, billing.ServiceAbandoned, fmt.Sprintf("%s abandoned by %s %s", op.Kind, d.Actor, d.Note))
 }
 
 // panelStep runs one panel activity with retries that honour the panel's Retry-After; permanent
@@ -493,9 +483,9 @@ func (p *provisioner) notifyReady(ctx workflow.Context, in OpInput) {
 }
 
 // setStatus records the status and a timeline entry.
-func (p *provisioner) setStatus(ctx workflow.Context, status, reason string) error {
+func (p *provisioner) setStatus(ctx workflow.Context, status billing.ServiceStatus, reason string) error {
 	in := StatusChange{ServiceID: p.serviceID, Status: status, Reason: reason, WorkflowID: p.workflowID}
-	if err := workflow.ExecuteActivity(dbActivity(ctx, "status "+status), ActivityProvisionSetStatus, in).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(dbActivity(ctx, "status "+string(status)), ActivityProvisionSetStatus, in).Get(ctx, nil); err != nil {
 		return err
 	}
 	p.status = status
@@ -503,7 +493,7 @@ func (p *provisioner) setStatus(ctx workflow.Context, status, reason string) err
 }
 
 // setStatusDurably keeps trying to record a status the workflow cannot go on without recording.
-func (p *provisioner) setStatusDurably(ctx workflow.Context, status, reason string) {
+func (p *provisioner) setStatusDurably(ctx workflow.Context, status billing.ServiceStatus, reason string) {
 	for {
 		if err := p.setStatus(ctx, status, reason); err == nil || ctx.Err() != nil {
 			return
@@ -513,7 +503,7 @@ func (p *provisioner) setStatusDurably(ctx workflow.Context, status, reason stri
 }
 
 func (p *provisioner) ended() bool {
-	return p.status == ServiceTerminated || p.status == ServiceAbandoned
+	return p.status == billing.ServiceTerminated || p.status == billing.ServiceAbandoned
 }
 
 func (p *provisioner) snapshot() ProvisionState {

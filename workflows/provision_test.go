@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -23,9 +25,9 @@ type fakePanel struct {
 	env *testsuite.TestWorkflowEnvironment
 
 	mu       sync.Mutex
-	calls    []string        // activity names in call order, with the op for panel steps
-	statuses []string        // statuses written, in order
-	at       []time.Duration // when each create attempt ran
+	calls    []string                // activity names in call order, with the op for panel steps
+	statuses []billing.ServiceStatus // statuses written, in order
+	at       []time.Duration         // when each create attempt ran
 	// fail decides the error of a call (nil = success); n counts calls of that activity so far.
 	fail func(activity string, n int) error
 	n    map[string]int
@@ -161,14 +163,14 @@ func TestTransientPanelFailuresAreRetriedUntilTheServiceIsActive(t *testing.T) {
 	if f.count(ActivityProvisionCreate) != 3 {
 		t.Fatalf("create attempts = %d, want 2 failures then a success", f.count(ActivityProvisionCreate))
 	}
-	if mid.Status != ServiceActive || mid.Attention != "" {
+	if mid.Status != billing.ServiceActive || mid.Attention != "" {
 		t.Fatalf("state after the retries = %+v, want active without attention", mid)
 	}
-	want := []string{ServiceProvisioning, ServiceActive, ServiceTerminated}
-	if strings.Join(f.statuses, ",") != strings.Join(want, ",") {
+	want := []billing.ServiceStatus{billing.ServiceProvisioning, billing.ServiceActive, billing.ServiceTerminated}
+	if !slices.Equal(f.statuses, want) {
 		t.Fatalf("statuses = %v, want %v", f.statuses, want)
 	}
-	if st.Status != ServiceTerminated {
+	if st.Status != billing.ServiceTerminated {
 		t.Fatalf("final status %q", st.Status)
 	}
 }
@@ -207,17 +209,17 @@ func TestPermanentFailureWaitsForOpsThenRetrySucceeds(t *testing.T) {
 	env.ExecuteWorkflow(Provision, createInput())
 	st := result(t, env)
 
-	if waiting.Status != ServiceNeedsAttention || !strings.Contains(waiting.Attention, "package 99 does not exist") {
+	if waiting.Status != billing.ServiceNeedsAttention || !strings.Contains(waiting.Attention, "package 99 does not exist") {
 		t.Fatalf("while waiting: %+v; want needs_attention with the panel's reason", waiting)
 	}
 	if f.count(ActivityProvisionCreate) != 2 {
 		t.Fatalf("create attempts = %d; want 1 permanent failure (not retried) and 1 after the ops retry", f.count(ActivityProvisionCreate))
 	}
-	want := []string{ServiceProvisioning, ServiceNeedsAttention, ServicePending, ServiceProvisioning, ServiceActive, ServiceSuspended, ServiceTerminated}
-	if strings.Join(f.statuses, ",") != strings.Join(want, ",") {
+	want := []billing.ServiceStatus{billing.ServiceProvisioning, billing.ServiceNeedsAttention, billing.ServicePending, billing.ServiceProvisioning, billing.ServiceActive, billing.ServiceSuspended, billing.ServiceTerminated}
+	if !slices.Equal(f.statuses, want) {
 		t.Fatalf("statuses = %v\nwant       %v", f.statuses, want)
 	}
-	if st.Status != ServiceTerminated {
+	if st.Status != billing.ServiceTerminated {
 		t.Fatalf("final status %q", st.Status)
 	}
 }
@@ -234,7 +236,7 @@ func TestAbandonRemovesPartialResourcesAndEndsTheService(t *testing.T) {
 	env.ExecuteWorkflow(Provision, createInput())
 	st := result(t, env)
 
-	if st.Status != ServiceAbandoned {
+	if st.Status != billing.ServiceAbandoned {
 		t.Fatalf("final status %q, want abandoned", st.Status)
 	}
 	if f.count(ActivityProvisionTerminate) != 1 {
@@ -244,7 +246,7 @@ func TestAbandonRemovesPartialResourcesAndEndsTheService(t *testing.T) {
 	if last != ActivityProvisionTerminate {
 		t.Fatalf("calls = %v; want the compensation last", f.calls)
 	}
-	if f.statuses[len(f.statuses)-1] != ServiceAbandoned {
+	if f.statuses[len(f.statuses)-1] != billing.ServiceAbandoned {
 		t.Fatalf("statuses = %v", f.statuses)
 	}
 }
@@ -265,8 +267,8 @@ func TestMarkProvisionedRecordsTheHandMadeServer(t *testing.T) {
 	if f.count(ActivityProvisionMarkProvisioned+":4242") != 1 {
 		t.Fatalf("calls = %v; want the hand-made server 4242 recorded once", f.calls)
 	}
-	want := []string{ServiceProvisioning, ServiceNeedsAttention, ServiceActive, ServiceTerminated}
-	if strings.Join(f.statuses, ",") != strings.Join(want, ",") {
+	want := []billing.ServiceStatus{billing.ServiceProvisioning, billing.ServiceNeedsAttention, billing.ServiceActive, billing.ServiceTerminated}
+	if !slices.Equal(f.statuses, want) {
 		t.Fatalf("statuses = %v, want %v", f.statuses, want)
 	}
 }
@@ -309,7 +311,7 @@ func TestRequestsThatCannotApplyAreRejected(t *testing.T) {
 	finish(t, env, 2*time.Hour)
 	request(t, env, 3*time.Hour, UpdateProvisionRequest, false, ProvisionOp{Kind: OpSuspend}) // after the end
 	env.ExecuteWorkflow(Provision, createInput())
-	if st := result(t, env); st.Status != ServiceTerminated {
+	if st := result(t, env); st.Status != billing.ServiceTerminated {
 		t.Fatalf("final status %q", st.Status)
 	}
 }
@@ -328,7 +330,7 @@ func TestProvisionContinuesAsNewWithItsQueue(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if next.Status != ServiceActive || len(next.Queue) != 1 || next.Queue[0].Kind != OpSuspend || next.NextSeq != 2 {
+	if next.Status != billing.ServiceActive || len(next.Queue) != 1 || next.Queue[0].Kind != OpSuspend || next.NextSeq != 2 {
 		t.Fatalf("next run input = %+v; want active with the queued suspend carried over", next)
 	}
 }
@@ -349,7 +351,7 @@ func TestDecisionArrivingWhileTheStatusIsWrittenIsNotLost(t *testing.T) {
 	}
 	// The needs_attention status write is slow; ops answer while it is in flight. (testify uses
 	// the first matching expectation, so the slow one comes first.)
-	env.OnActivity(ActivityProvisionSetStatus, mock.Anything, mock.MatchedBy(func(in StatusChange) bool { return in.Status == ServiceNeedsAttention })).
+	env.OnActivity(ActivityProvisionSetStatus, mock.Anything, mock.MatchedBy(func(in StatusChange) bool { return in.Status == billing.ServiceNeedsAttention })).
 		After(10 * time.Minute).Return(nil).Once()
 	env.OnActivity(ActivityProvisionSetStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in StatusChange) error {
 		f.mu.Lock()
@@ -360,7 +362,7 @@ func TestDecisionArrivingWhileTheStatusIsWrittenIsNotLost(t *testing.T) {
 	request(t, env, 5*time.Minute, UpdateProvisionResolve, true, Resolution{Action: ResolveRetry, Actor: "admin:1"})
 	finish(t, env, 2*time.Hour)
 	env.ExecuteWorkflow(Provision, createInput())
-	if st := result(t, env); st.Status != ServiceTerminated {
+	if st := result(t, env); st.Status != billing.ServiceTerminated {
 		t.Fatalf("final status %q", st.Status)
 	}
 	if f.count(ActivityProvisionCreate) != 2 {

@@ -11,16 +11,6 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// Subscription statuses as the workflow writes them (the same values as store.Subscription*).
-const (
-	SubPending    = "pending"
-	SubActive     = "active"
-	SubPastDue    = "past_due"
-	SubSuspended  = "suspended"
-	SubCancelled  = "cancelled"
-	SubTerminated = "terminated"
-)
-
 // versionRecordWritesFirst is the workflow.GetVersion change id of applying a state change only
 // after the database holds it, and of cancelling with the "cancelled" record before the invoices
 // are withdrawn and the service terminated.
@@ -47,7 +37,7 @@ func Subscription(ctx workflow.Context, in SubscriptionInput) (SubscriptionState
 	if err != nil {
 		return SubscriptionState{}, err
 	}
-	if s.st.Status == SubPending {
+	if s.st.Status == billing.SubscriptionPending {
 		if !s.awaitFirstPayment(ctx) {
 			return s.finish(ctx)
 		}
@@ -84,7 +74,7 @@ type subscriber struct {
 
 // ended reports whether the subscription is over (cancelled now or terminated).
 func (s *subscriber) ended() bool {
-	return s.st.Status == SubCancelled || s.st.Status == SubTerminated
+	return s.st.Status == billing.SubscriptionCancelled || s.st.Status == billing.SubscriptionTerminated
 }
 
 func newSubscriber(ctx workflow.Context, in SubscriptionInput) (*subscriber, error) {
@@ -208,7 +198,7 @@ func (s *subscriber) awaitFirstPayment(ctx workflow.Context) bool {
 			return false
 		}
 		s.exec(ctx, "cancel unpaid order", ActivityCancelInvoice, inv, nil)
-		s.record(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, CancelReason: "first invoice unpaid",
+		s.record(ctx, SubscriptionRecord{Status: billing.SubscriptionCancelled, Cancelled: true, CancelReason: "first invoice unpaid",
 			Kind: "order-expired", Message: fmt.Sprintf("order cancelled: invoice unpaid after %d days", s.t.FirstPaymentDays)})
 		if s.st.ServiceID > 0 {
 			s.provision(ctx, OpTerminate, "order never paid", "billing")
@@ -224,7 +214,7 @@ func (s *subscriber) awaitFirstPayment(ctx workflow.Context) bool {
 	if s.st.Cycle != billing.OneTime {
 		msg += fmt.Sprintf(" until %s", s.st.PeriodEnd.UTC().Format(time.DateOnly))
 	}
-	s.record(ctx, SubscriptionRecord{Status: SubActive, PeriodStart: s.st.PeriodStart, PeriodEnd: s.st.PeriodEnd,
+	s.record(ctx, SubscriptionRecord{Status: billing.SubscriptionActive, PeriodStart: s.st.PeriodStart, PeriodEnd: s.st.PeriodEnd,
 		AnchorDay: s.st.AnchorDay, Kind: "activated", Message: msg})
 	s.exec(ctx, "mail receipt", ActivitySendInvoiceMail, InvoiceMail{InvoiceID: inv, Kind: InvoiceMailReceipt}, nil)
 	if s.st.ServiceID > 0 {

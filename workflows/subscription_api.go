@@ -56,7 +56,7 @@ func SubscriptionStartOptions(subscriptionID, customerID int64, taskQueue string
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			CustomerIDKey.ValueSet(strconv.FormatInt(customerID, 10)),
-			SubscriptionStatusKey.ValueSet("pending"),
+			SubscriptionStatusKey.ValueSet(string(billing.SubscriptionPending)),
 		),
 	}
 }
@@ -135,7 +135,7 @@ type SubscriptionState struct {
 	SubscriptionID    int64
 	CustomerID        int64
 	ServiceID         int64
-	Status            string // store.Subscription* statuses
+	Status            billing.SubscriptionStatus
 	ProductID         int64
 	Cycle             billing.Cycle
 	Price             billing.Money

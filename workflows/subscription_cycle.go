@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -99,7 +100,7 @@ func (s *subscriber) runCycle(ctx workflow.Context) bool {
 
 // dun runs dunning:<invoice> as a child until the invoice is paid or the service terminated.
 func (s *subscriber) dun(ctx workflow.Context, inv InvoiceFacts, due time.Time) bool {
-	s.record(ctx, SubscriptionRecord{Status: SubPastDue, Kind: "past-due",
+	s.record(ctx, SubscriptionRecord{Status: billing.SubscriptionPastDue, Kind: "past-due",
 		Message: fmt.Sprintf("invoice %s unpaid on its due date; dunning started", inv.Number)})
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            DunningID(inv.InvoiceID),
@@ -142,7 +143,7 @@ func (s *subscriber) dun(ctx workflow.Context, inv InvoiceFacts, due time.Time) 
 			}
 			if result.Terminated {
 				s.exec(ctx, "cancel overdue invoice", ActivityCancelInvoice, inv.InvoiceID, nil)
-				s.record(ctx, SubscriptionRecord{Status: SubTerminated, Cancelled: true, CancelReason: "unpaid",
+				s.record(ctx, SubscriptionRecord{Status: billing.SubscriptionTerminated, Cancelled: true, CancelReason: "unpaid",
 					Kind: "terminated", Message: fmt.Sprintf("terminated: invoice %s unpaid after %d days", inv.Number, s.t.Dunning.TerminateDays)})
 				if s.st.ServiceID > 0 {
 					s.provision(ctx, OpTerminate, "invoice "+inv.Number+" unpaid", "billing")
@@ -162,9 +163,9 @@ func (s *subscriber) renewed(ctx workflow.Context, inv InvoiceFacts, start, end 
 	}
 	s.st.PeriodStart, s.st.PeriodEnd = start, end
 	s.st.Cycles++
-	status := SubActive
+	status := billing.SubscriptionActive
 	if s.st.Suspended {
-		status = SubSuspended
+		status = billing.SubscriptionSuspended
 	}
 	s.record(ctx, SubscriptionRecord{Status: status, PeriodStart: start, PeriodEnd: end, CountCoupons: inv.Coupons,
 		Kind: "renewed", Message: fmt.Sprintf("invoice %s paid; renewed until %s", inv.Number, end.UTC().Format(time.DateOnly))})
@@ -182,7 +183,7 @@ func (s *subscriber) endAtPeriodEnd(ctx workflow.Context, end time.Time) bool {
 	if reason == "" {
 		reason = "not renewed"
 	}
-	s.record(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, Kind: "cancelled",
+	s.record(ctx, SubscriptionRecord{Status: billing.SubscriptionCancelled, Cancelled: true, Kind: "cancelled",
 		Message: "cancelled at the end of the period: " + reason})
 	if s.st.ServiceID > 0 {
 		s.provision(ctx, OpTerminate, "subscription cancelled: "+reason, "billing")
@@ -228,7 +229,7 @@ func (s *subscriber) waitPaid(ctx workflow.Context, invoiceID int64, until time.
 		if s.confirmPaid(ctx, invoiceID) {
 			return true
 		}
-		if s.st.CancelAtPeriodEnd && s.st.Status != SubPending {
+		if s.st.CancelAtPeriodEnd && s.st.Status != billing.SubscriptionPending {
 			return false
 		}
 	}

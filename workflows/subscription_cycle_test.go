@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ezscale/billing/billing"
 )
 
 func TestRenewalWithoutAnyPaymentMethodAsksToPayByHandAndDunsAsUsual(t *testing.T) {
@@ -30,7 +32,7 @@ func TestRenewalWithoutAnyPaymentMethodAsksToPayByHandAndDunsAsUsual(t *testing.
 	if len(l.charges) != 0 {
 		t.Errorf("charges %v made without a payment method", l.charges)
 	}
-	if next.State.Status != SubActive || next.State.Cycles != 2 {
+	if next.State.Status != billing.SubscriptionActive || next.State.Cycles != 2 {
 		t.Fatalf("after payment by hand: %+v", next.State)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -43,7 +44,7 @@ func TestCancelWhoseRecordFailsAnswersWithTheErrorAndLeavesTheServiceRunning(t *
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if slices.Contains(l.status, SubCancelled) || next.State.Status != SubActive || next.State.CancelReason != "" {
+	if slices.Contains(l.status, billing.SubscriptionCancelled) || next.State.Status != billing.SubscriptionActive || next.State.CancelReason != "" {
 		t.Fatalf("statuses written %v, workflow state %s (reason %q); want the subscription still active everywhere",
 			l.status, next.State.Status, next.State.CancelReason)
 	}
@@ -129,7 +130,7 @@ func TestStaffSuspensionWhoseRecordFailsLeavesTheServiceRunning(t *testing.T) {
 	if got := l.opsString(); got != "create" {
 		t.Fatalf("provisioning ops %q, want only the create: the service must keep running", got)
 	}
-	if next.State.Suspended || next.State.Status != SubActive {
+	if next.State.Suspended || next.State.Status != billing.SubscriptionActive {
 		t.Fatalf("workflow state %+v, want active and not suspended", next.State)
 	}
 }

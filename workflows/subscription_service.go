@@ -6,6 +6,7 @@ package workflows
 import (
 	"fmt"
 
+	"github.com/ezscale/billing/billing"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -13,7 +14,7 @@ import (
 // main loop (dunning), tryRecord for staff, whose Update fails when the write does, with the
 // service left running.
 func (s *subscriber) suspend(ctx workflow.Context, write func(workflow.Context, SubscriptionRecord) error, by, reason string) error {
-	if err := write(ctx, SubscriptionRecord{Status: SubSuspended, Kind: "suspended", Message: "suspended: " + reason, Actor: by}); err != nil {
+	if err := write(ctx, SubscriptionRecord{Status: billing.SubscriptionSuspended, Kind: "suspended", Message: "suspended: " + reason, Actor: by}); err != nil {
 		return err
 	}
 	s.st.Suspended, s.st.SuspendedBy = true, by
@@ -25,9 +26,9 @@ func (s *subscriber) suspend(ctx workflow.Context, write func(workflow.Context, 
 
 // unsuspend lifts a suspension; write as for suspend.
 func (s *subscriber) unsuspend(ctx workflow.Context, write func(workflow.Context, SubscriptionRecord) error, by, reason string) error {
-	status := SubActive
-	if s.st.OpenInvoiceID != 0 && s.st.Status == SubSuspended {
-		status = SubPastDue
+	status := billing.SubscriptionActive
+	if s.st.OpenInvoiceID != 0 && s.st.Status == billing.SubscriptionSuspended {
+		status = billing.SubscriptionPastDue
 	}
 	if err := write(ctx, SubscriptionRecord{Status: status, Kind: "unsuspended", Message: "unsuspended: " + reason, Actor: by}); err != nil {
 		return err

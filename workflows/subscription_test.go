@@ -37,7 +37,7 @@ type ledger struct {
 	mails    []string       // "kind:invoiceID"
 	ops      []string       // provisioning operations, "kind" in order
 	events   map[string]SubscriptionRecord
-	status   []string // subscription statuses written, in order
+	status   []billing.SubscriptionStatus // subscription statuses written, in order
 	credit   billing.Money
 	plan     DunningSchedule // the customer's dunning overrides
 	// refuse, when set, makes the database refuse a record (the error it returns)
@@ -89,7 +89,7 @@ func (l *ledger) register(env *testsuite.TestWorkflowEnvironment) {
 	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(ActivityLoadSubscription, func(_ context.Context, id int64) (SubscriptionFacts, error) {
 		return SubscriptionFacts{SubscriptionID: id, CustomerID: 9, ServiceID: 5, ProductID: 1, Cycle: billing.Monthly,
-			Price: l.price, Status: SubPending}, nil
+			Price: l.price, Status: billing.SubscriptionPending}, nil
 	})
 	reg(ActivityInvoiceStatus, func(_ context.Context, id int64) (InvoiceFacts, error) {
 		l.mu.Lock()
@@ -245,7 +245,7 @@ func TestThreeYearsOfMonthlyRenewalsContinueAsNewEveryCycle(t *testing.T) {
 		env := newSubscriptionEnv(t, l, clock)
 		next := runUntilContinue(t, env, in)
 		st := next.State
-		if st == nil || st.Status != SubActive || st.Cycles != cycle+2 {
+		if st == nil || st.Status != billing.SubscriptionActive || st.Cycles != cycle+2 {
 			t.Fatalf("cycle %d: state %+v", cycle, st)
 		}
 		dueDates = append(dueDates, st.PeriodStart.Format(time.DateOnly))
@@ -350,10 +350,10 @@ func TestFailedRenewalRetriesSuspendsAndPaymentUnsuspends(t *testing.T) {
 		t.Fatalf("no suspension mail: %v", l.mails)
 	}
 	st := next.State
-	if st.Status != SubActive || st.Suspended || st.Cycles != 2 || !st.PeriodStart.Equal(due) {
+	if st.Status != billing.SubscriptionActive || st.Suspended || st.Cycles != 2 || !st.PeriodStart.Equal(due) {
 		t.Fatalf("after payment: %+v", st)
 	}
-	want := []string{SubActive, SubPastDue, SubSuspended, SubActive, SubActive}
+	want := []billing.SubscriptionStatus{billing.SubscriptionActive, billing.SubscriptionPastDue, billing.SubscriptionSuspended, billing.SubscriptionActive, billing.SubscriptionActive}
 	if fmt.Sprint(l.status) != fmt.Sprint(want) {
 		t.Fatalf("statuses %v, want %v", l.status, want)
 	}
@@ -373,7 +373,7 @@ func TestUnpaidRenewalIsTerminatedAfterThirtyDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	due := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
-	if st.Status != SubTerminated || !env.Now().Equal(due.Add(30*24*time.Hour)) {
+	if st.Status != billing.SubscriptionTerminated || !env.Now().Equal(due.Add(30*24*time.Hour)) {
 		t.Fatalf("status %s at %s, want terminated 30 days after %s", st.Status, env.Now(), due)
 	}
 	if got := l.opsString(); got != "create,suspend,terminate" {
@@ -411,7 +411,7 @@ func TestCancelAtPeriodEndStopsRenewalAndTerminatesOnTheDueDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	due := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
-	if st.Status != SubCancelled || !env.Now().Equal(due) || st.CancelReason != "moving to a dedicated server" {
+	if st.Status != billing.SubscriptionCancelled || !env.Now().Equal(due) || st.CancelReason != "moving to a dedicated server" {
 		t.Fatalf("status %s reason %q at %s; want cancelled on %s", st.Status, st.CancelReason, env.Now(), due)
 	}
 	if len(l.invoices) != 1 {
@@ -470,7 +470,7 @@ func TestUnpaidOrderIsCancelledAfterTheFirstPaymentDeadline(t *testing.T) {
 	if err := env.GetWorkflowResult(&st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != SubCancelled || !env.Now().Equal(start.Add(7*24*time.Hour)) || !l.invoices[1].cancelled {
+	if st.Status != billing.SubscriptionCancelled || !env.Now().Equal(start.Add(7*24*time.Hour)) || !l.invoices[1].cancelled {
 		t.Fatalf("status %s at %s, invoice cancelled %v", st.Status, env.Now(), l.invoices[1].cancelled)
 	}
 	if got := l.opsString(); got != "terminate" {
@@ -495,7 +495,7 @@ func TestFirstPaymentSignalActivatesAndProvisions(t *testing.T) {
 		_ = v.Get(&state)
 	}, 3*time.Hour)
 	next := runUntilContinue(t, env, firstInput())
-	if state.Status != SubActive || !state.PeriodStart.Equal(start.Add(2*time.Hour)) {
+	if state.Status != billing.SubscriptionActive || !state.PeriodStart.Equal(start.Add(2*time.Hour)) {
 		t.Fatalf("state after the payment: %+v", state)
 	}
 	if next.State.Cycles != 2 || !strings.HasPrefix(l.opsString(), "create") {
@@ -518,7 +518,7 @@ func TestCancellingAnUnpaidOrderCancelsItsInvoiceAndClosesTheService(t *testing.
 	if err := env.GetWorkflowResult(&st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != SubCancelled || !l.invoices[1].cancelled || !env.Now().Equal(start.Add(time.Hour)) {
+	if st.Status != billing.SubscriptionCancelled || !l.invoices[1].cancelled || !env.Now().Equal(start.Add(time.Hour)) {
 		t.Fatalf("status %s, invoice cancelled %v, at %s", st.Status, l.invoices[1].cancelled, env.Now())
 	}
 	if got := l.opsString(); got != "terminate" {
@@ -590,7 +590,7 @@ func TestACustomersDunningOverrideMovesSuspensionAndTermination(t *testing.T) {
 		t.Fatal(err)
 	}
 	due := time.Date(2026, 4, 2, 9, 0, 0, 0, time.UTC)
-	if !suspendedAt.Equal(due.Add(3*24*time.Hour)) || st.Status != SubTerminated || !env.Now().Equal(due.Add(10*24*time.Hour)) {
+	if !suspendedAt.Equal(due.Add(3*24*time.Hour)) || st.Status != billing.SubscriptionTerminated || !env.Now().Equal(due.Add(10*24*time.Hour)) {
 		t.Fatalf("suspended at %s, %s at %s; want suspension 3 days and termination 10 days after %s", suspendedAt, st.Status, env.Now(), due)
 	}
 	// Retries after the suspension day still run (days 5 and 7), before termination on day 10.
@@ -622,7 +622,7 @@ func TestPendingPaymentIsWaitedForNotChargedAgainOrMailedAsFailed(t *testing.T) 
 	if len(l.charges) != 0 {
 		t.Fatalf("charges %v; nothing is charged while a payment is pending", l.charges)
 	}
-	if st := next.State; st.Status != SubActive || st.Cycles != 2 || !st.PeriodStart.Equal(due) {
+	if st := next.State; st.Status != billing.SubscriptionActive || st.Cycles != 2 || !st.PeriodStart.Equal(due) {
 		t.Fatalf("after the pending payment settled: %+v", st)
 	}
 }

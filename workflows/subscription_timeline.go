@@ -47,7 +47,7 @@ func (s *subscriber) tryRecord(ctx workflow.Context, r SubscriptionRecord) error
 		workflow.GetLogger(ctx).Error("record subscription change", "kind", r.Kind, "error", err)
 		if !s.writeFirst { // undo what was applied ahead of the write
 			if s.st.Status != before.Status {
-				_ = workflow.UpsertTypedSearchAttributes(ctx, SubscriptionStatusKey.ValueSet(before.Status))
+				_ = workflow.UpsertTypedSearchAttributes(ctx, SubscriptionStatusKey.ValueSet(string(before.Status)))
 			}
 			s.st.Status, s.st.CancelReason, s.st.Timeline = before.Status, before.CancelReason, before.Timeline
 		}
@@ -81,7 +81,7 @@ func (s *subscriber) prepareRecord(r SubscriptionRecord) SubscriptionRecord {
 func (s *subscriber) apply(ctx workflow.Context, r SubscriptionRecord) {
 	if r.Status != "" && r.Status != s.st.Status {
 		s.st.Status = r.Status
-		_ = workflow.UpsertTypedSearchAttributes(ctx, SubscriptionStatusKey.ValueSet(r.Status))
+		_ = workflow.UpsertTypedSearchAttributes(ctx, SubscriptionStatusKey.ValueSet(string(r.Status)))
 	}
 	if r.CancelReason != "" {
 		s.st.CancelReason = r.CancelReason

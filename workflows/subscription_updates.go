@@ -9,12 +9,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"go.temporal.io/sdk/workflow"
 )
 
 func (s *subscriber) validateChangePlan(r PlanChangeRequest) error {
 	switch {
-	case s.st.Status != SubActive:
+	case s.st.Status != billing.SubscriptionActive:
 		return fmt.Errorf("the plan can change only while the subscription is active (it is %s)", s.st.Status)
 	case r.ProductID <= 0:
 		return errors.New("choose the product to change to")
@@ -120,7 +121,7 @@ func (s *subscriber) validateCancel(r CancelRequest) error {
 }
 
 func (s *subscriber) cancel(ctx workflow.Context, r CancelRequest) (SubscriptionState, error) {
-	if r.AtPeriodEnd && s.st.Status != SubPending {
+	if r.AtPeriodEnd && s.st.Status != billing.SubscriptionPending {
 		return s.cancelAtPeriodEnd(ctx, r)
 	}
 	if !s.writeFirst {
@@ -128,8 +129,8 @@ func (s *subscriber) cancel(ctx workflow.Context, r CancelRequest) (Subscription
 	}
 	// The database says cancelled before anything follows from it: a refused write leaves the
 	// invoices open and the service running, and the Update answers with the error.
-	pending := s.st.Status == SubPending
-	if err := s.tryRecord(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
+	pending := s.st.Status == billing.SubscriptionPending
+	if err := s.tryRecord(ctx, SubscriptionRecord{Status: billing.SubscriptionCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
 		Message: "cancelled now: " + r.Reason, Actor: r.Actor}); err != nil {
 		return s.st, err
 	}
@@ -171,8 +172,8 @@ func (s *subscriber) withdrawInvoices(ctx workflow.Context, pending bool) {
 // termination.
 func (s *subscriber) cancelNowRecordingLast(ctx workflow.Context, r CancelRequest) (SubscriptionState, error) {
 	s.st.CancelReason = r.Reason
-	s.withdrawInvoices(ctx, s.st.Status == SubPending)
-	if err := s.tryRecord(ctx, SubscriptionRecord{Status: SubCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
+	s.withdrawInvoices(ctx, s.st.Status == billing.SubscriptionPending)
+	if err := s.tryRecord(ctx, SubscriptionRecord{Status: billing.SubscriptionCancelled, Cancelled: true, CancelReason: r.Reason, Kind: "cancelled",
 		Message: "cancelled now: " + r.Reason, Actor: r.Actor}); err != nil {
 		return s.st, err
 	}
@@ -187,7 +188,7 @@ func (s *subscriber) validateSuspend(a StaffAction) error {
 	if err := CheckText("the reason", a.Reason); err != nil {
 		return err
 	}
-	if s.st.Suspended || (s.st.Status != SubActive && s.st.Status != SubPastDue) {
+	if s.st.Suspended || (s.st.Status != billing.SubscriptionActive && s.st.Status != billing.SubscriptionPastDue) {
 		return fmt.Errorf("cannot suspend a %s subscription", s.st.Status)
 	}
 	return nil

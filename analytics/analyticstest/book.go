@@ -97,7 +97,7 @@ func New(t testing.TB, s *store.Store) Book {
 	b.change("B", store.SubscriptionChange{ProductID: b.book.Products["vps-a"].ID, Price: usd(18000)}, "plan-changed")
 	yes := true
 	b.change("C", store.SubscriptionChange{CancelAtPeriodEnd: &yes, CancelReason: "moving"}, "cancel-requested")
-	b.change("C", store.SubscriptionChange{Status: store.SubscriptionCancelled, Cancelled: true}, "cancelled")
+	b.change("C", store.SubscriptionChange{Status: billing.SubscriptionCancelled, Cancelled: true}, "cancelled")
 	inv := b.activeOrder("E", "game-a", billing.Annual, usd(10000))
 	b.refund(inv, usd(2500))
 	b.activeOrder("F", "vps-a", billing.Monthly, eur(500))
@@ -169,7 +169,7 @@ func (b *builder) activeOrder(letter, product string, cycle billing.Cycle, price
 	inv := b.order(letter, product, cycle, price, time.Now().Add(24*time.Hour))
 	b.pay(inv, price)
 	now := time.Now()
-	b.change(letter, store.SubscriptionChange{Status: store.SubscriptionActive, PeriodStart: now, PeriodEnd: cycle.NextDue(now),
+	b.change(letter, store.SubscriptionChange{Status: billing.SubscriptionActive, PeriodStart: now, PeriodEnd: cycle.NextDue(now),
 		AnchorDay: now.Day()}, "activated")
 	return inv
 }

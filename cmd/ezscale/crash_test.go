@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/panels/simkit"
 	"github.com/ezscale/billing/store"
@@ -99,7 +100,7 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	}
 }
 
-func serviceStatus(t *testing.T, st *testenv.Stack, id int64) string {
+func serviceStatus(t *testing.T, st *testenv.Stack, id int64) billing.ServiceStatus {
 	svc, err := st.Store.ServiceByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/config"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/workflows"
@@ -38,9 +39,9 @@ func runOps(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer s.Close()
 	switch args[1] {
 	case "list":
-		status := workflows.ServiceNeedsAttention
+		status := billing.ServiceNeedsAttention
 		if len(args) > 2 {
-			status = args[2]
+			status = billing.ServiceStatus(args[2])
 		}
 		return listServices(ctx, s, status, stdout)
 	case "retry", "abandon":
@@ -90,7 +91,7 @@ func runOps(ctx context.Context, args []string, getenv func(string) string, stdo
 	return usageError("ops provisioning: unknown action " + args[1])
 }
 
-func listServices(ctx context.Context, s *store.Store, status string, w io.Writer) error {
+func listServices(ctx context.Context, s *store.Store, status billing.ServiceStatus, w io.Writer) error {
 	if status == "all" {
 		status = ""
 	}

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/ezscale/billing/auth"
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/store"
 	"github.com/ezscale/billing/testenv"
-	"github.com/ezscale/billing/workflows"
 )
 
 // TestOpsProvisioningListRetryAbandon drives `ezscale ops provisioning` against a whole stack:
@@ -58,7 +58,7 @@ func TestOpsProvisioningListRetryAbandon(t *testing.T) {
 
 	mapProduct(broken)
 	first := admin.createService(cust.ID, prod.ID, "first.example.com")
-	stuck := opsWaitStatus(t, st, first, workflows.ServiceNeedsAttention)
+	stuck := opsWaitStatus(t, st, first, billing.ServiceNeedsAttention)
 	if stuck.Attention == "" {
 		t.Fatalf("service %d needs attention without a reason", first)
 	}
@@ -66,7 +66,7 @@ func TestOpsProvisioningListRetryAbandon(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ops provisioning list: %v", err)
 	}
-	if row := opsRow(out, first); !strings.Contains(row, workflows.ServiceNeedsAttention) || !strings.Contains(row, stuck.Attention) {
+	if row := opsRow(out, first); !strings.Contains(row, string(billing.ServiceNeedsAttention)) || !strings.Contains(row, stuck.Attention) {
 		t.Fatalf("ops provisioning list shows service %d as %q; want it needing attention with the reason %q\n%s", first, row, stuck.Attention, out)
 	}
 
@@ -74,7 +74,7 @@ func TestOpsProvisioningListRetryAbandon(t *testing.T) {
 	if _, err := ezscale("ops", "provisioning", "retry", strconv.FormatInt(first, 10)); err != nil {
 		t.Fatalf("ops provisioning retry %d: %v", first, err)
 	}
-	opsWaitStatus(t, st, first, workflows.ServiceActive)
+	opsWaitStatus(t, st, first, billing.ServiceActive)
 	// The retry must build the server the failed attempt made, not leave it behind and make another.
 	if n, all := vf.ServicesFor(strconv.FormatInt(first, 10)), vf.ServiceCount(); n != 1 || all != 1 {
 		t.Fatalf("after the retry the VirtFusion simulator has %d servers for service %d and %d in all, want 1 and 1", n, first, all)
@@ -84,14 +84,14 @@ func TestOpsProvisioningListRetryAbandon(t *testing.T) {
 	// the second service shows only in the total.
 	mapProduct(broken)
 	second := admin.createService(cust.ID, prod.ID, "second.example.com")
-	half := opsWaitStatus(t, st, second, workflows.ServiceNeedsAttention)
+	half := opsWaitStatus(t, st, second, billing.ServiceNeedsAttention)
 	if all := vf.ServiceCount(); half.PanelServiceID == "" || all != 2 {
 		t.Fatalf("service %d needs attention with panel server %q and %d servers on the simulator; want its half-built server recorded and 2 in all", second, half.PanelServiceID, all)
 	}
 	if _, err := ezscale("ops", "provisioning", "abandon", strconv.FormatInt(second, 10), "customer refunded"); err != nil {
 		t.Fatalf("ops provisioning abandon %d: %v", second, err)
 	}
-	opsWaitStatus(t, st, second, workflows.ServiceAbandoned)
+	opsWaitStatus(t, st, second, billing.ServiceAbandoned)
 	if all := vf.ServiceCount(); all != 1 {
 		t.Fatalf("servers on the simulator after abandoning service %d: %d, want 1 (only service %d's): its half-built server %s was left behind", second, all, first, half.PanelServiceID)
 	}
@@ -107,7 +107,7 @@ func TestOpsProvisioningListRetryAbandon(t *testing.T) {
 	if err == nil || errors.As(err, &usage) {
 		t.Fatalf("retry of healthy service %d: error %v, output %q; want the workflow's refusal as an error", first, err, strings.TrimSpace(out))
 	}
-	if svc, _ := st.Store.ServiceByID(ctx, first); svc.Status != workflows.ServiceActive {
+	if svc, _ := st.Store.ServiceByID(ctx, first); svc.Status != billing.ServiceActive {
 		t.Fatalf("service %d is %q after a refused retry, want it still active", first, svc.Status)
 	}
 	if _, err := ezscale("ops", "provisioning", "retry", "notanumber"); !errors.As(err, &usage) {
@@ -206,7 +206,7 @@ func opsProductID(t *testing.T, st *testenv.Stack, slug string) int64 {
 }
 
 // opsWaitStatus polls the database until the service has the status, for up to 60 s.
-func opsWaitStatus(t *testing.T, st *testenv.Stack, id int64, status string) store.Service {
+func opsWaitStatus(t *testing.T, st *testenv.Stack, id int64, status billing.ServiceStatus) store.Service {
 	t.Helper()
 	var svc store.Service
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
