@@ -38,7 +38,7 @@ func activeOrder(ctx context.Context, t *testing.T, st *testenv.Stack, email, sl
 			t.Fatal(err)
 		}
 	}
-	if err := st.Store.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: store.SubscriptionActive,
+	if err := st.Store.UpdateSubscription(ctx, store.SubscriptionChange{ID: o.SubscriptionID, Status: billing.SubscriptionActive,
 		PeriodStart: start, PeriodEnd: start.AddDate(0, 1, 0), AnchorDay: start.Day()}); err != nil {
 		t.Fatal(err)
 	}
