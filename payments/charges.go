@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/gateways"
 	"github.com/ezscale/billing/store"
 )
@@ -79,9 +80,11 @@ func (s *Service) ChargeSaved(ctx context.Context, c Charge) (ChargeOutcome, err
 		}
 		return ChargeOutcome{Pending: true, Ref: ch.Ref, Failure: "the payment is pending at the gateway"}, nil
 	}
-	if _, err := s.RecordPayment(ctx, Payment{InvoiceID: c.InvoiceID, Gateway: gw.Name(), Ref: ch.Ref, Amount: ch.Amount, By: c.By}); err != nil {
+	res, err := s.RecordPayment(ctx, Payment{InvoiceID: c.InvoiceID, Gateway: gw.Name(), Ref: ch.Ref, Amount: ch.Amount, By: c.By})
+	if err != nil {
 		return ChargeOutcome{}, fmt.Errorf("record charge %s of invoice %d: %w", ch.Ref, c.InvoiceID, err)
 	}
+	release = res.Status == billing.StatusUnpaid // a settled invoice's claim went with the payment
 	return ChargeOutcome{Paid: true, Ref: ch.Ref}, nil
 }
 

@@ -211,10 +211,13 @@ func (s *Service) closeCheckouts(ctx context.Context, invoiceID int64, gateway, 
 	}
 }
 
-// signalPaid tells an invoice's subscription and dunning workflows it is paid, except the
-// workflow that recorded the payment itself. A workflow that is not running has nothing to learn.
+// signalPaid tells an invoice's subscription and dunning workflows it is paid, unless the
+// subscription made the payment itself; the dunning that made one tells the subscription. A
+// workflow that is not running has nothing to learn.
 func (s *Service) signalPaid(ctx context.Context, subscriptionID int64, by string, msg workflows.InvoicePaid) error {
-	if s.Workflows == nil {
+	if s.Workflows == nil || by == workflows.SubscriptionID(subscriptionID) {
+		// The subscription charged it itself: it learns from its activity's result and ends
+		// its own dunning child.
 		return nil
 	}
 	for _, id := range []string{workflows.SubscriptionID(subscriptionID), workflows.DunningID(msg.InvoiceID)} {

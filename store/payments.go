@@ -155,7 +155,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 		}
 		if res.Status != billing.StatusUnpaid { // settled: nothing is pending or being charged any more
 			if _, err := tx.ExecContext(ctx, `UPDATE invoices SET pending_payment_gateway = '', pending_payment_ref = '',
-				pending_payment_since = NULL WHERE id = $1`, inv.ID); err != nil {
+				pending_payment_since = NULL, charging_key = '', charging_since = NULL WHERE id = $1`, inv.ID); err != nil {
 				return fmt.Errorf("clear pending payment of invoice %s: %w", inv.Number, err)
 			}
 		}
