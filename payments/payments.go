@@ -125,7 +125,9 @@ func (s *Service) RecordPayment(ctx context.Context, p Payment) (Result, error) 
 		}
 	}
 	if res.Status == billing.StatusPaid {
-		s.closeCheckouts(ctx, p.InvoiceID, p.Gateway, p.CheckoutRef)
+		if res.OpenCheckouts {
+			s.closeCheckouts(ctx, p.InvoiceID, p.Gateway, p.CheckoutRef)
+		}
 		if res.SubscriptionID != 0 {
 			msg := workflows.InvoicePaid{InvoiceID: p.InvoiceID, Gateway: p.Gateway, PaymentRef: p.Ref, EventID: p.EventID}
 			if err := s.signalPaid(ctx, res.SubscriptionID, p.By, msg); err != nil {

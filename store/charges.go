@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/ezscale/billing/billing"
 )
@@ -21,50 +21,54 @@ type ChargeClaim struct {
 	Why string
 }
 
-// BeginCharge takes an invoice's charge claim for a saved-method charge under key, after
-// checking under the invoice lock that the invoice is issued, unpaid, has no pending payment
-// and no other charge in flight. The same key takes the claim again (a retried activity), so
-// the retry reaches the gateway with the same idempotency key. EndCharge releases it; a claim
-// left by a dead worker lapses after chargeClaimTTL.
+// BeginCharge takes an invoice's charge claim for a saved-method charge under key, checking in
+// the same statement (which locks the invoice row) that the invoice is issued, unpaid, has no
+// pending payment and no other charge in flight. The same key takes the claim again (a retried
+// activity), so the retry reaches the gateway with the same idempotency key. EndCharge releases
+// it, and so does a payment that settles the invoice; a claim left by a dead worker lapses after
+// chargeClaimTTL. Due is what the charge must take: the invoice total less its payments.
 func (s *Store) BeginCharge(ctx context.Context, invoiceID int64, key string) (ChargeClaim, error) {
-	var out ChargeClaim
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		inv, pays, refunds, err := lockedInvoice(ctx, tx, invoiceID)
-		if err != nil {
-			return err
-		}
-		out.Invoice = inv
-		switch {
-		case inv.Paid():
-			out.Why = "paid"
-			return nil
-		case inv.Status == billing.StatusCancelled:
-			out.Why = "the invoice is cancelled"
-			return nil
-		case inv.PaymentPending():
-			out.Why = fmt.Sprintf("a payment is pending at %s (%s)", inv.PendingGateway, inv.PendingRef)
-			return nil
-		case inv.chargeInFlight() && inv.ChargingKey != key:
-			out.Why = "another charge of this invoice is in progress"
-			return nil
-		}
-		st, err := settlementOf(inv, pays, refunds)
-		if err != nil {
-			return err
-		}
-		out.Due = st.AmountDue()
-		if !out.Due.IsPositive() {
-			out.Why = "nothing is due"
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE invoices SET charging_key = $2, charging_since = now() WHERE id = $1`, inv.ID, key); err != nil {
-			return fmt.Errorf("claim charge of invoice %s: %w", inv.Number, err)
-		}
-		out.Claimed = true
-		return nil
-	})
+	var row struct {
+		Number   string `db:"number"`
+		Currency string `db:"currency"`
+		Due      int64  `db:"due"`
+	}
+	err := s.db.GetContext(ctx, &row, `
+		UPDATE invoices i SET charging_key = $2, charging_since = now()
+		WHERE i.id = $1 AND i.status = 'unpaid' AND i.paid_at IS NULL AND i.pending_payment_ref = ''
+		  AND (i.charging_key IN ('', $2) OR i.charging_since < now() - make_interval(secs => $3))
+		  AND (SELECT COALESCE(SUM(amount), 0) FROM invoice_lines WHERE invoice_id = i.id)
+		      > (SELECT COALESCE(SUM(amount), 0) FROM payments WHERE invoice_id = i.id)
+		RETURNING i.number, i.currency,
+		  (SELECT COALESCE(SUM(amount), 0) FROM invoice_lines WHERE invoice_id = i.id)
+		  - (SELECT COALESCE(SUM(amount), 0) FROM payments WHERE invoice_id = i.id) AS due`,
+		invoiceID, key, chargeClaimTTL.Seconds())
+	if err == nil {
+		return ChargeClaim{Invoice: Invoice{ID: invoiceID, Number: row.Number, Currency: row.Currency, Status: billing.StatusUnpaid},
+			Due: billing.Money{Amount: row.Due, Currency: row.Currency}, Claimed: true}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return ChargeClaim{}, fmt.Errorf("claim charge of invoice %d: %w", invoiceID, err)
+	}
+	// Not claimed: say why.
+	inv, err := s.Invoice(ctx, invoiceID)
 	if err != nil {
 		return ChargeClaim{}, err
+	}
+	out := ChargeClaim{Invoice: inv, Due: inv.Totals.Due}
+	switch {
+	case inv.Paid():
+		out.Why = "paid"
+	case inv.Status == billing.StatusCancelled:
+		out.Why = "the invoice is cancelled"
+	case inv.PaymentPending():
+		out.Why = fmt.Sprintf("a payment is pending at %s (%s)", inv.PendingGateway, inv.PendingRef)
+	case inv.ChargingKey != "" && inv.ChargingKey != key:
+		out.Why = "another charge of this invoice is in progress"
+	case inv.Status != billing.StatusUnpaid:
+		out.Why = "the invoice is " + string(inv.Status)
+	default:
+		out.Why = "nothing is due"
 	}
 	return out, nil
 }

@@ -594,21 +594,36 @@ func settlementOf(inv Invoice, pays []Payment, refunds []Refund) (*billing.Settl
 }
 
 // updateSettlement derives the invoice's status from its payments and refunds and stores it,
-// stamping paid_at the first time payments cover the total.
+// stamping paid_at the first time payments cover the total. An invoice no longer unpaid has
+// nothing pending and nothing being charged any more, so both marks are cleared with it.
 func updateSettlement(ctx context.Context, tx *sqlx.Tx, inv Invoice, pays []Payment, refunds []Refund) (billing.Status, error) {
+	status, _, err := updateSettlementChecking(ctx, tx, inv, pays, refunds)
+	return status, err
+}
+
+// updateSettlementChecking is updateSettlement that also reports, from the same statement,
+// whether hosted payment pages are still open for the invoice.
+func updateSettlementChecking(ctx context.Context, tx *sqlx.Tx, inv Invoice, pays []Payment, refunds []Refund) (billing.Status, bool, error) {
 	st, err := settlementOf(inv, pays, refunds)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	status := st.Status()
-	_, err = tx.ExecContext(ctx, `
+	var open bool
+	err = tx.GetContext(ctx, &open, `
 		UPDATE invoices SET status = $2, updated_at = now(),
-		       paid_at = CASE WHEN paid_at IS NULL AND $3 THEN now() ELSE paid_at END
-		WHERE id = $1`, inv.ID, string(status), st.AmountDue().IsZero())
+		       paid_at = CASE WHEN paid_at IS NULL AND $3 THEN now() ELSE paid_at END,
+		       pending_payment_gateway = CASE WHEN $2 = 'unpaid' THEN pending_payment_gateway ELSE '' END,
+		       pending_payment_ref = CASE WHEN $2 = 'unpaid' THEN pending_payment_ref ELSE '' END,
+		       pending_payment_since = CASE WHEN $2 = 'unpaid' THEN pending_payment_since END,
+		       charging_key = CASE WHEN $2 = 'unpaid' THEN charging_key ELSE '' END,
+		       charging_since = CASE WHEN $2 = 'unpaid' THEN charging_since END
+		WHERE id = $1
+		RETURNING EXISTS (SELECT 1 FROM checkouts WHERE invoice_id = $1 AND closed_at IS NULL)`, inv.ID, string(status), st.AmountDue().IsZero())
 	if err != nil {
-		return "", fmt.Errorf("set invoice %s %s: %w", inv.Number, status, err)
+		return "", false, fmt.Errorf("set invoice %s %s: %w", inv.Number, status, err)
 	}
-	return status, nil
+	return status, open, nil
 }
 
 // CancelInvoice withdraws a draft or unpaid invoice that has no payments; it keeps its number.

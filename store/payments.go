@@ -66,6 +66,9 @@ type PaymentResult struct {
 	SubscriptionID  int64          // the invoice's subscription, 0 when none
 	CustomerID      int64
 	InvoiceNumber   string
+	// OpenCheckouts reports whether hosted payment pages were still open for the invoice when
+	// the payment was recorded (always true for a payment recorded before, to be safe).
+	OpenCheckouts bool
 	// Overpaid is the part of this payment beyond what the invoice had due (all of it when the
 	// invoice was already paid or cancelled). The caller returns it: refund or account credit.
 	Overpaid billing.Money
@@ -97,7 +100,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 			}
 			res = PaymentResult{Payment: existing.payment(), AlreadyRecorded: true, Status: inv.Status,
 				SubscriptionID: inv.SubscriptionID.Int64, CustomerID: inv.CustomerID, InvoiceNumber: inv.Number}
-			res.Overpaid = res.Payment.Overpaid
+			res.Overpaid, res.OpenCheckouts = res.Payment.Overpaid, true
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -149,17 +152,8 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment) (PaymentResult, er
 			res.Status = inv.Status
 			return nil
 		}
-		res.Status, err = updateSettlement(ctx, tx, inv, append(pays, res.Payment), refunds)
-		if err != nil {
-			return err
-		}
-		if res.Status != billing.StatusUnpaid { // settled: nothing is pending or being charged any more
-			if _, err := tx.ExecContext(ctx, `UPDATE invoices SET pending_payment_gateway = '', pending_payment_ref = '',
-				pending_payment_since = NULL, charging_key = '', charging_since = NULL WHERE id = $1`, inv.ID); err != nil {
-				return fmt.Errorf("clear pending payment of invoice %s: %w", inv.Number, err)
-			}
-		}
-		return nil
+		res.Status, res.OpenCheckouts, err = updateSettlementChecking(ctx, tx, inv, append(pays, res.Payment), refunds)
+		return err
 	})
 	if err != nil {
 		return PaymentResult{}, err
