@@ -202,7 +202,7 @@ func (s *server) bulkMarkPaid(r *http.Request, inv store.Invoice) (bool, string)
 	case !inv.Totals.Due.IsPositive():
 		return false, "Nothing is due: already paid."
 	}
-	res, err := s.Payments.RecordPayment(r.Context(), payments.Payment{
+	res, err := s.Payments.Record(r.Context(), payments.Payment{
 		InvoiceID: inv.ID, Gateway: "manual", Ref: "manual-" + strconv.FormatInt(inv.ID, 10),
 		Amount: inv.Totals.Due, By: "admin:" + strconv.FormatInt(currentUser(r).ID, 10), Manual: true,
 	})

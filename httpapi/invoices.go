@@ -187,7 +187,7 @@ func (s *server) afterCheckout(r *http.Request, inv store.Invoice, from, token s
 		s.Log.Warn("captured payment does not pay this invoice", "invoice", inv.ID, "charge_invoice", ch.InvoiceID, "status", ch.Status)
 		return inv, pending // the webhook records it against the invoice it names
 	}
-	res, err := s.Payments.RecordPayment(ctx, payments.Payment{InvoiceID: inv.ID, Gateway: g.Name(), Ref: ch.Ref,
+	res, err := s.Payments.Record(ctx, payments.Payment{InvoiceID: inv.ID, Gateway: g.Name(), Ref: ch.Ref,
 		Amount: ch.Amount, By: "checkout:" + token, Exact: true, CheckoutRef: token, EventID: "checkout:" + token})
 	if err != nil || res.Review != "" {
 		s.Log.Warn("captured payment not recorded", "invoice", inv.ID, "review", res.Review, "err", err)
@@ -375,7 +375,7 @@ func (s *server) adminMarkInvoicePaid(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/admin/invoices/%d?done=already-paid", inv.ID), http.StatusSeeOther)
 		return
 	}
-	res, err := s.Payments.RecordPayment(r.Context(), payments.Payment{
+	res, err := s.Payments.Record(r.Context(), payments.Payment{
 		InvoiceID: inv.ID, Gateway: "manual", Ref: "manual-" + strconv.FormatInt(inv.ID, 10),
 		Amount: inv.Totals.Due, By: "admin:" + strconv.FormatInt(currentUser(r).ID, 10), Manual: true,
 	})

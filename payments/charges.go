@@ -36,7 +36,7 @@ type ChargeOutcome struct {
 // invoice's charge claim under the invoice lock, re-checking that the invoice is unpaid and
 // that no other payment is pending or being charged, so a renewal charge and a manual payment
 // (or a second charge) cannot both take the money; a payment that still lands on a paid
-// invoice is returned by RecordPayment. A temporary gateway failure is an error, so the
+// invoice is returned by Record. A temporary gateway failure is an error, so the
 // activity retries with the same key.
 func (s *Service) ChargeSaved(ctx context.Context, c Charge) (ChargeOutcome, error) {
 	claim, err := s.Store.BeginCharge(ctx, c.InvoiceID, c.Key)
@@ -80,7 +80,7 @@ func (s *Service) ChargeSaved(ctx context.Context, c Charge) (ChargeOutcome, err
 		}
 		return ChargeOutcome{Pending: true, Ref: ch.Ref, Failure: "the payment is pending at the gateway"}, nil
 	}
-	res, err := s.RecordPayment(ctx, Payment{InvoiceID: c.InvoiceID, Gateway: gw.Name(), Ref: ch.Ref, Amount: ch.Amount, By: c.By})
+	res, err := s.Record(ctx, Payment{InvoiceID: c.InvoiceID, Gateway: gw.Name(), Ref: ch.Ref, Amount: ch.Amount, By: c.By})
 	if err != nil {
 		return ChargeOutcome{}, fmt.Errorf("record charge %s of invoice %d: %w", ch.Ref, c.InvoiceID, err)
 	}

@@ -19,7 +19,7 @@ func (s *Service) HandleEvent(ctx context.Context, gateway string, ev gateways.E
 		if ev.InvoiceID <= 0 || ev.PaymentRef == "" {
 			return "", nil // not a payment of one of our invoices (another integration on the account)
 		}
-		res, err := s.RecordPayment(ctx, Payment{InvoiceID: ev.InvoiceID, Gateway: gateway, Ref: ev.PaymentRef, Amount: ev.Amount,
+		res, err := s.Record(ctx, Payment{InvoiceID: ev.InvoiceID, Gateway: gateway, Ref: ev.PaymentRef, Amount: ev.Amount,
 			By: by, Exact: true, CheckoutRef: ev.CheckoutRef, EventID: ev.ID})
 		return res.Review, err
 	case gateways.EventPaymentPending:

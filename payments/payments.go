@@ -100,13 +100,13 @@ type Result struct {
 	Returned Overpayment
 }
 
-// RecordPayment records a payment once per (gateway, ref). On an invoice with nothing due
+// Record records a payment once per (gateway, ref). On an invoice with nothing due
 // (already paid, or cancelled) the money is still recorded, then returned by refund or as
 // credit according to the policy, and staff are alerted; it is never kept silently. Once the
 // invoice is paid its subscription and dunning workflows are signalled and its other open
 // hosted pages closed. Every step is idempotent: calling it again for the same payment
 // finishes what an interrupted call left undone and changes nothing twice.
-func (s *Service) RecordPayment(ctx context.Context, p Payment) (Result, error) {
+func (s *Service) Record(ctx context.Context, p Payment) (Result, error) {
 	res, err := s.Store.RecordPayment(ctx, store.Payment{InvoiceID: p.InvoiceID, Gateway: p.Gateway, GatewayTxnID: p.Ref,
 		Amount: p.Amount, CreatedBy: p.By, ExactDue: p.Exact, RefuseWhileCharging: p.Manual})
 	if errors.Is(err, store.ErrNotFound) && p.Exact {

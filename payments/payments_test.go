@@ -73,7 +73,7 @@ func TestManualPaymentWaitsWhileTheSavedCardIsBeingCharged(t *testing.T) {
 	if err != nil || !claim.Claimed {
 		t.Fatalf("BeginCharge = %+v, %v; want the claim", claim, err)
 	}
-	_, err = f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-x", Amount: usd(500), By: "admin:1", Manual: true})
+	_, err = f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-x", Amount: usd(500), By: "admin:1", Manual: true})
 	if !errors.Is(err, store.ErrChargeInFlight) {
 		t.Fatalf("manual payment during a charge: err = %v, want ErrChargeInFlight", err)
 	}
@@ -92,7 +92,7 @@ func TestManualPaymentWaitsWhileTheSavedCardIsBeingCharged(t *testing.T) {
 func TestRenewalChargeAfterAManualPaymentDoesNotCharge(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
-	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
+	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
 		By: "admin:1", Manual: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestRenewalChargeAfterAManualPaymentDoesNotCharge(t *testing.T) {
 func TestPaymentOnAPaidInvoiceIsRefundedAndFlagged(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
-	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
+	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
 		By: "admin:1", Manual: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestPaymentOnAPaidInvoiceIsRefundedAndFlagged(t *testing.T) {
 func TestPaymentOnAPaidInvoiceBecomesCreditWhenConfigured(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentCredit)
 	ctx := context.Background()
-	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
+	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
 		By: "admin:1", Manual: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestOneRefundIsOneRowWhicheverArrivesFirst(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
 	ref := f.chargeAtSandbox(t, "renewal")
-	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "sandbox", Ref: ref, Amount: usd(500), By: "test"}); err != nil {
+	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "sandbox", Ref: ref, Amount: usd(500), By: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	// Staff first, then two events about the same refund (e.g. charge.refunded and charge.refund.updated).
@@ -220,7 +220,7 @@ func TestFailedRefundStopsCountingAndIsFlagged(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
 	ref := f.chargeAtSandbox(t, "renewal")
-	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "sandbox", Ref: ref, Amount: usd(500), By: "test"}); err != nil {
+	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "sandbox", Ref: ref, Amount: usd(500), By: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	state := func(st gateways.RefundStatus, id string) gateways.Event {
@@ -298,7 +298,7 @@ func TestRefundToCreditIssuesACreditNoteOnce(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
 	ref := f.chargeAtSandbox(t, "renewal")
-	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "sandbox", Ref: ref, Amount: usd(500), By: "test"}); err != nil {
+	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "sandbox", Ref: ref, Amount: usd(500), By: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	gw, _ := f.st.Gateways.Get("sandbox")
@@ -348,7 +348,7 @@ func TestPaidInvoiceExpiresItsOtherOpenCheckouts(t *testing.T) {
 	if err := f.st.Store.AddCheckout(ctx, f.inv.ID, "sandbox", co.Ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.RecordPayment(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
+	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
 		By: "admin:1", Manual: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/gateways"
+	"github.com/ezscale/billing/payments"
 	"github.com/ezscale/billing/store"
 )
 
@@ -80,7 +82,7 @@ const (
 // demo catalog.
 func New(t testing.TB, s *store.Store) Book {
 	t.Helper()
-	b := &builder{t: t, s: s, ctx: context.Background(), book: Book{
+	b := &builder{t: t, s: s, money: &payments.Service{Store: s}, ctx: context.Background(), book: Book{
 		Products: map[string]store.Product{}, Customers: map[string]store.User{}, Subs: map[string]int64{},
 	}}
 	b.product("vps-a", "Analytics VPS A", "vps")
@@ -112,11 +114,12 @@ func usd(a int64) billing.Money { return billing.Money{Amount: a, Currency: "USD
 func eur(a int64) billing.Money { return billing.Money{Amount: a, Currency: "EUR"} }
 
 type builder struct {
-	t    testing.TB
-	s    *store.Store
-	ctx  context.Context
-	book Book
-	seq  int
+	t     testing.TB
+	s     *store.Store
+	money *payments.Service // money goes through the one door, as in production
+	ctx   context.Context
+	book  Book
+	seq   int
 }
 
 // tick returns an instant strictly between what was written before and what is written after.
@@ -186,8 +189,8 @@ func (b *builder) change(letter string, c store.SubscriptionChange, kind string)
 func (b *builder) pay(invoiceID int64, amount billing.Money) int64 {
 	b.t.Helper()
 	b.seq++
-	res, err := b.s.RecordPayment(b.ctx, store.Payment{InvoiceID: invoiceID, Gateway: "sandbox",
-		GatewayTxnID: fmt.Sprintf("book-txn-%d-%d", b.seq, time.Now().UnixNano()), Amount: amount, CreatedBy: "test"})
+	res, err := b.money.Record(b.ctx, payments.Payment{InvoiceID: invoiceID, Gateway: "sandbox",
+		Ref: fmt.Sprintf("book-txn-%d-%d", b.seq, time.Now().UnixNano()), Amount: amount, By: "test"})
 	if err != nil {
 		b.t.Fatalf("pay invoice %d: %v", invoiceID, err)
 	}
@@ -201,8 +204,10 @@ func (b *builder) refund(invoiceID int64, amount billing.Money) {
 		b.t.Fatalf("payments of invoice %d: %d, %v", invoiceID, len(pays), err)
 	}
 	b.seq++
-	if _, err := b.s.RecordRefund(b.ctx, store.Refund{PaymentID: pays[0].ID, GatewayRefundID: fmt.Sprintf("book-refund-%d", b.seq),
-		Amount: amount, Reason: "goodwill", CreatedBy: "test"}); err != nil {
-		b.t.Fatalf("refund invoice %d: %v", invoiceID, err)
+	// Recorded as the gateway reports a refund it made.
+	ev := gateways.Event{ID: fmt.Sprintf("book-event-%d", b.seq), Kind: gateways.EventRefund, PaymentRef: pays[0].GatewayTxnID,
+		Refunds: []gateways.RefundState{{Ref: fmt.Sprintf("book-refund-%d", b.seq), Amount: amount, Status: gateways.RefundSucceeded}}}
+	if review, err := b.money.HandleEvent(b.ctx, pays[0].Gateway, ev); err != nil || review != "" {
+		b.t.Fatalf("refund invoice %d: %v %s", invoiceID, err, review)
 	}
 }
