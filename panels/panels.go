@@ -3,7 +3,7 @@
 // so retries, "already gone" and "no capacity" are decided in one place.
 //
 // Each panel has its client in panels/<name> and a stateful simulator speaking the same HTTP API
-// in panels/<name>/sim; the facts both follow are in shared/reference/panels-and-gateways.md.
+// in panels/<name>/sim; the facts both follow are in docs/panels.md.
 package panels
 
 import (

@@ -99,8 +99,8 @@ func (g *Gateway) Capture(ctx context.Context, orderID, idempotencyKey string) (
 	}
 	capture, ok := firstCapture(capturedPayments(res.PurchaseUnits))
 	if !ok {
-		// Whether the minimal capture response lists the captures is unconfirmed (reference
-		// §6.2); the order itself always does once it is captured.
+		// Whether the minimal capture response lists the captures is unconfirmed (docs/gateways.md,
+		// "Capturing a PayPal order"); the order itself always does once it is captured.
 		order, err := g.client.GetOrder(ctx, orderID)
 		if err != nil {
 			return gateways.Charge{}, mapError(op+": read order after capture", err)

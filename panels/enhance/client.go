@@ -1,5 +1,5 @@
 // Package enhance is the panels.Client for Enhance (enhance.com) shared web hosting, speaking the
-// orchd API (reference/panels-and-gateways.md section 4). A service is one subscription to a
+// orchd API (docs/panels.md, "Enhance"). A service is one subscription to a
 // plan in the customer's org plus the website created on it; the customer is an org under our
 // reseller (or master) org with an Owner login.
 //

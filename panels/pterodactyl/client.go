@@ -15,7 +15,7 @@
 // the egg's image, startup command and variable defaults fill whatever the options leave out.
 // Left out with no nest, swap is 0, io 500, cpu 0 and the feature limits 0.
 //
-// API facts: shared/reference/panels-and-gateways.md, section 2.
+// API facts: docs/panels.md, "Pterodactyl".
 package pterodactyl
 
 import (

@@ -1,7 +1,7 @@
 // Package synergycp is the panels.Client for SynergyCP, the dedicated-server panel. Our customers
 // are SynergyCP clients found by billing_id; a service is a server taken from the panel's
 // inventory, provisioned to the client with billing.id = our service id, and installed over PXE.
-// The API facts it follows are in shared/reference/panels-and-gateways.md, section 3.
+// The API facts it follows are in docs/panels.md, "SynergyCP".
 package synergycp
 
 import (

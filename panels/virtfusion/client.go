@@ -1,6 +1,6 @@
 // Package virtfusion is the panels.Client for VirtFusion, the VPS panel: users looked up by our
 // customer id (extRelationId), servers created then built, and every answer mapped to the
-// panels.Error vocabulary. The API facts are in shared/reference/panels-and-gateways.md §1.
+// panels.Error vocabulary. The API facts are in docs/panels.md, "VirtFusion".
 package virtfusion
 
 import (

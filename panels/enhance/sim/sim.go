@@ -1,5 +1,5 @@
-// Package sim is a stateful in-memory Enhance orchd API (reference/panels-and-gateways.md
-// section 4) for tests and dev mode: a reseller org with customers, logins, members, plans,
+// Package sim is a stateful in-memory Enhance orchd API (docs/panels.md,
+// "Enhance") for tests and dev mode: a reseller org with customers, logins, members, plans,
 // subscriptions and websites, bearer auth, and the faults of simkit answered in Enhance's shape.
 //
 // Simulator assumptions beyond the reference, each chosen to keep every documented shape intact:

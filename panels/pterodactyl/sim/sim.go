@@ -3,7 +3,7 @@
 // resources), with the panel's auth rules, error envelope and validation answers, so the
 // pterodactyl client and dev mode run without a real panel.
 //
-// The facts it follows are in shared/reference/panels-and-gateways.md, section 2.
+// The facts it follows are in docs/panels.md, "Pterodactyl".
 package sim
 
 import (

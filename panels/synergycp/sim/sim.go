@@ -1,5 +1,5 @@
 // Package sim is a stateful in-memory SynergyCP API for tests and dev mode. It speaks what the
-// client in panels/synergycp uses (shared/reference/panels-and-gateways.md, section 3): the key in
+// client in panels/synergycp uses (docs/panels.md, "SynergyCP"): the key in
 // the query string on every request, the {"error","messages","data"} envelope, Laravel pages for
 // lists, integer ids, inventory matched by billing ids, installs that finish after BuildDelay,
 // VIP clients whose automatic suspensions and wipes are "ignored", and injected faults answered

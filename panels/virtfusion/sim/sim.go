@@ -1,5 +1,5 @@
 // Package sim is a stateful in-memory VirtFusion panel speaking the REST API v1 the client uses
-// (shared/reference/panels-and-gateways.md §1): Bearer auth, {"data":...} envelopes, Laravel
+// (docs/panels.md, "VirtFusion"): Bearer auth, {"data":...} envelopes, Laravel
 // paginators, integer ids, servers created "allocated" then built "queued" → "complete" after
 // BuildDelay, hypervisors whose memory and disk run out, and simkit fault injection answered in
 // VirtFusion's error shapes.
