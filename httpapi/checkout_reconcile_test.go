@@ -149,3 +149,44 @@ func waitInvoicePaid(ctx context.Context, t *testing.T, st *testenv.Stack, subID
 		}
 	}
 }
+
+// The same outage with the Temporal server itself stopped while the order is placed and paid:
+// the order is kept, the payment recorded (its webhook is delivered again once the workflows
+// can be told), and when the server is back the reconciler starts the workflow, which finds the
+// invoice paid and activates the subscription.
+func TestOrderPlacedWhileTheTemporalServerIsStoppedIsActivatedByTheReconciler(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{BuildDelay: 20 * time.Millisecond, RestartableTemporal: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cust := createUser(t, st, "stopped@example.com", "password 12345", store.RoleCustomer)
+	c := newBrowser(t, st)
+	c.login("stopped@example.com", "password 12345")
+	id := productID(t, st, "vps-2gb")
+	rev := c.review(id, url.Values{"price": {"monthly/USD"}, "gateway": {"sandbox"}})
+
+	st.StopTemporal(t)
+	placed := c.post("/order/"+itoa(id)+"/place", "", hiddenFields(rev.Body))
+	if placed.Status != http.StatusSeeOther || !strings.HasPrefix(placed.Location, st.URL("/sandbox/checkout/")) {
+		t.Fatalf("placing the order with Temporal stopped: status %d to %q, want the payment page\n%s", placed.Status, placed.Location, placed.Body)
+	}
+	subs, err := st.Store.Subscriptions(ctx, store.SubscriptionFilter{CustomerID: cust.ID})
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("subscriptions of the customer: %d, %v; want the order saved", len(subs), err)
+	}
+	sub := subs[0]
+	if r := c.post(strings.TrimPrefix(placed.Location, st.URL("")), "", url.Values{"number": {"4242424242424242"}, "expiry": {"12/40"}, "cvc": {"123"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("pay on the hosted page: status %d", r.Status)
+	}
+	waitInvoicePaid(ctx, t, st, sub.ID)
+
+	st.StartTemporal(t)
+	var notFound *serviceerror.NotFound
+	if _, err := st.Temporal.DescribeWorkflow(ctx, workflows.SubscriptionID(sub.ID), ""); !errors.As(err, &notFound) {
+		t.Fatalf("describe %s after the restart: %v; want no workflow (its start failed)", workflows.SubscriptionID(sub.ID), err)
+	}
+	res := reconcile(ctx, t, st)
+	if !slices.Contains(res.Started, sub.ID) {
+		t.Fatalf("reconcile result %+v, want subscription %d started", res, sub.ID)
+	}
+	waitSubscription(t, st, sub.ID, "active", func(s store.Subscription) bool { return s.Status == billing.SubscriptionActive })
+}

@@ -7,8 +7,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -63,26 +65,67 @@ func Temporal(t testing.TB) client.Client {
 // started by the test (a separate worker, the CLI).
 func TemporalServer(t testing.TB) (client.Client, string) {
 	t.Helper()
+	srv, err := startDevServer(t, "", "")
+	if err != nil {
+		t.Fatalf("start Temporal dev server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv.Client(), srv.FrontendHostPort()
+}
+
+// startDevServer starts the Temporal CLI dev server with the project's namespace and search
+// attributes: on hostPort and keeping its state in the SQLite file db when given, else on a
+// free port in memory.
+func startDevServer(t testing.TB, hostPort, db string) (*testsuite.DevServer, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var attrs []temporal.SearchAttributeUpdate
 	for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.CustomerIDKey, workflows.ServiceIDKey, workflows.SubscriptionStatusKey, workflows.ProviderKey} {
 		attrs = append(attrs, k.ValueSet(""))
 	}
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     repo.TemporalCLI(t),
-		ClientOptions:    &client.Options{Namespace: Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))},
+	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: repo.TemporalCLI(t),
+		ClientOptions: &client.Options{HostPort: hostPort, Namespace: Namespace,
+			Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))},
+		DBFilename:       db,
 		SearchAttributes: temporal.NewSearchAttributes(attrs...),
 		LogLevel:         "error",
 		Stdout:           io.Discard,
 		Stderr:           io.Discard,
 		ExtraArgs:        []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"},
 	})
-	if err != nil {
-		t.Fatalf("start Temporal dev server: %v", err)
+}
+
+// restartable is a dev server a test can stop and start again on the same address with the
+// same state, to take Temporal away from a running stack and give it back.
+type restartable struct {
+	srv      *testsuite.DevServer
+	hostPort string
+	db       string
+}
+
+// StopTemporal stops the stack's Temporal server (Options.RestartableTemporal): the web layer
+// and the worker keep running and find it unreachable until StartTemporal.
+func (s *Stack) StopTemporal(t testing.TB) {
+	t.Helper()
+	if s.temporal == nil {
+		t.Fatal("StopTemporal needs Options.RestartableTemporal")
 	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	return srv.Client(), srv.FrontendHostPort()
+	if err := s.temporal.srv.Stop(); err != nil {
+		t.Logf("stop Temporal: %v", err)
+	}
+	s.temporal.srv = nil
+}
+
+// StartTemporal starts the stack's Temporal server again on its address with its state.
+func (s *Stack) StartTemporal(t testing.TB) {
+	t.Helper()
+	srv, err := startDevServer(t, s.temporal.hostPort, s.temporal.db)
+	if err != nil {
+		t.Fatalf("restart Temporal dev server: %v", err)
+	}
+	s.temporal.srv = srv
 }
 
 // Stack is a whole platform for one test: database, Temporal with a running worker, mail sink
@@ -110,6 +153,22 @@ type Stack struct {
 	Pricer *pricing.Pricer
 	// Billing are the worker's subscription and dunning activities.
 	Billing *activities.Billing
+
+	temporal *restartable // with Options.RestartableTemporal
+}
+
+// freeAddress is a loopback address with a port nobody listens on right now.
+func freeAddress(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
 
 // Options tune a Stack.
@@ -127,6 +186,9 @@ type Options struct {
 	Billing workflows.Timings
 	// PayPal adds a PayPal gateway talking to a PayPal simulator (Stack.PayPal).
 	PayPal bool
+	// RestartableTemporal runs the dev server on a fixed address with its state in a file, so
+	// StopTemporal and StartTemporal can take it away and bring it back.
+	RestartableTemporal bool
 }
 
 // NewStack builds a Stack; everything stops when the test ends.
@@ -138,7 +200,25 @@ func NewStack(t testing.TB, o Options) *Stack {
 	}
 	st := &Stack{}
 	st.Store, st.DSN = storetest.NewWithURL(t)
-	st.Temporal, st.TemporalAddress = TemporalServer(t)
+	if o.RestartableTemporal {
+		st.temporal = &restartable{hostPort: freeAddress(t), db: filepath.Join(t.TempDir(), "temporal.db")}
+		st.StartTemporal(t)
+		t.Cleanup(func() {
+			if st.temporal.srv != nil {
+				_ = st.temporal.srv.Stop()
+			}
+		})
+		// A client of the stack's own, which outlives the server process and reconnects to it.
+		c, err := client.NewLazyClient(client.Options{HostPort: st.temporal.hostPort, Namespace: Namespace,
+			Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		st.Temporal, st.TemporalAddress = c, st.temporal.hostPort
+	} else {
+		st.Temporal, st.TemporalAddress = TemporalServer(t)
+	}
 	var err error
 	st.Sink, err = sink.Start(log, "127.0.0.1:0")
 	if err != nil {
