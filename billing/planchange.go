@@ -115,6 +115,11 @@ func PricePlanChange(in PlanChangeInput) (PlanChange, error) {
 // rounding. Exempt and reverse-charge invoices carried no tax, so neither does the credit.
 // This follows the neutrality principle of EU VAT (Directive 2006/112/EC art. 90: a price
 // reduction reduces the taxable amount, and the tax with it at the original rate).
+//
+// CreditTax prices the tax of a period's credit from the tax rules (a ComputeTax result), as a
+// plan change does before any document exists; CreditNoteTax shares out the tax lines of one
+// stored invoice among the credit notes written against it. Both round half up and never
+// return more than was charged.
 func CreditTax(net Money, invoiced TaxResult) ([]TaxLine, error) {
 	if len(invoiced.Lines) == 0 {
 		return nil, nil

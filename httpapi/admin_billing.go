@@ -220,8 +220,7 @@ func (s *server) adminRefundInvoice(w http.ResponseWriter, r *http.Request) {
 		s.renderAdminInvoice(w, r, inv, http.StatusConflict, "Nothing is left to refund on this invoice.")
 		return
 	case errors.Is(err, billing.ErrRefundExceedsPaid):
-		_, left, _ := payments.RefundablePayment(mustPayments(ctx, s, inv.ID))
-		s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, fmt.Sprintf("At most %s of this payment can be refunded.", left))
+		s.renderAdminInvoice(w, r, inv, http.StatusUnprocessableEntity, fmt.Sprintf("At most %s of this payment can be refunded.", res.Left))
 		return
 	case errors.Is(err, payments.ErrGatewayMissing):
 		s.renderAdminInvoice(w, r, inv, http.StatusConflict, fmt.Sprintf("The %s gateway is not configured here; refund it there and record it by hand.", res.Payment.Gateway))
@@ -239,19 +238,6 @@ func (s *server) adminRefundInvoice(w http.ResponseWriter, r *http.Request) {
 		s.audit(r, "invoice.refund", invoiceTarget(inv.ID), details)
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/invoices/%d?done=refunded", inv.ID), http.StatusSeeOther)
-}
-
-// mustPayments loads an invoice's payments and refunds for a message; a failure shows no bound.
-func mustPayments(ctx context.Context, s *server, invoiceID int64) ([]store.Payment, []store.Refund) {
-	pays, err := s.Store.InvoicePayments(ctx, invoiceID)
-	if err != nil {
-		return nil, nil
-	}
-	refunds, err := s.Store.InvoiceRefunds(ctx, invoiceID)
-	if err != nil {
-		return nil, nil
-	}
-	return pays, refunds
 }
 
 // adminAddCredit grants a customer account credit; the form's nonce makes it idempotent.

@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ezscale/billing/billing"
@@ -102,10 +101,4 @@ func (s *Service) CancelInvoice(ctx context.Context, invoiceID int64) error {
 	}
 	s.closeCheckouts(ctx, invoiceID, "", "")
 	return nil
-}
-
-// IsRefusal reports whether err is the ledger refusing money that does not fit the invoice.
-func IsRefusal(err error) bool {
-	_, ok := refusal(err)
-	return ok || errors.Is(err, store.ErrNotFound)
 }

@@ -66,6 +66,29 @@ func (f fixture) chargeAtSandbox(t *testing.T, key string) string {
 	return ch.Ref
 }
 
+// payManually records the invoice paid by staff (USD 5.00 by bank transfer).
+func (f fixture) payManually(t *testing.T) {
+	t.Helper()
+	if _, err := f.svc.Record(context.Background(), payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1",
+		Amount: usd(500), By: "admin:1", Manual: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// payTwice pays the invoice by hand, then has a second USD 5.00 taken at the sandbox (a page left
+// open) and its event delivered twice.
+func (f fixture) payTwice(t *testing.T) {
+	t.Helper()
+	f.payManually(t)
+	ref := f.chargeAtSandbox(t, "stray-charge")
+	ev := gateways.Event{ID: "evt_late", Kind: gateways.EventPaymentSucceeded, InvoiceID: f.inv.ID, PaymentRef: ref, Amount: usd(500)}
+	for range 2 { // a redelivery changes nothing
+		if review, err := f.svc.HandleEvent(context.Background(), "sandbox", ev); err != nil || review != "" {
+			t.Fatalf("late payment event: review %q, err %v; want recorded", review, err)
+		}
+	}
+}
+
 func TestManualPaymentWaitsWhileTheSavedCardIsBeingCharged(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
@@ -92,10 +115,7 @@ func TestManualPaymentWaitsWhileTheSavedCardIsBeingCharged(t *testing.T) {
 func TestRenewalChargeAfterAManualPaymentDoesNotCharge(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
-	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
-		By: "admin:1", Manual: true}); err != nil {
-		t.Fatal(err)
-	}
+	f.payManually(t)
 	key := "subscription:1:invoice:2:attempt:due"
 	out, err := f.svc.ChargeSaved(ctx, payments.Charge{InvoiceID: f.inv.ID, Gateway: "sandbox", CustomerRef: f.sub.GatewayCustomerRef,
 		MethodRef: f.sub.PaymentMethodRef, Key: key, By: "subscription:1"})
@@ -113,18 +133,7 @@ func TestRenewalChargeAfterAManualPaymentDoesNotCharge(t *testing.T) {
 func TestPaymentOnAPaidInvoiceIsRefundedAndFlagged(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentRefund)
 	ctx := context.Background()
-	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
-		By: "admin:1", Manual: true}); err != nil {
-		t.Fatal(err)
-	}
-	ref := f.chargeAtSandbox(t, "stray-charge")
-	ev := gateways.Event{ID: "evt_late", Kind: gateways.EventPaymentSucceeded, InvoiceID: f.inv.ID, PaymentRef: ref, Amount: usd(500)}
-	for range 2 { // a redelivery changes nothing
-		review, err := f.svc.HandleEvent(ctx, "sandbox", ev)
-		if err != nil || review != "" {
-			t.Fatalf("late payment event: review %q, err %v; want recorded", review, err)
-		}
-	}
+	f.payTwice(t)
 	inv := f.invoice(t)
 	if inv.Status != billing.StatusPaid || inv.Totals.Paid.Amount != 1000 || inv.Totals.Refunded.Amount != 500 {
 		t.Fatalf("invoice %s: status %s, paid %s, refunded %s; want paid, USD 10.00 paid, USD 5.00 refunded",
@@ -146,17 +155,7 @@ func TestPaymentOnAPaidInvoiceIsRefundedAndFlagged(t *testing.T) {
 func TestPaymentOnAPaidInvoiceBecomesCreditWhenConfigured(t *testing.T) {
 	f := newFixture(t, payments.OverpaymentCredit)
 	ctx := context.Background()
-	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
-		By: "admin:1", Manual: true}); err != nil {
-		t.Fatal(err)
-	}
-	ref := f.chargeAtSandbox(t, "stray-charge")
-	ev := gateways.Event{ID: "evt_late", Kind: gateways.EventPaymentSucceeded, InvoiceID: f.inv.ID, PaymentRef: ref, Amount: usd(500)}
-	for range 2 {
-		if review, err := f.svc.HandleEvent(ctx, "sandbox", ev); err != nil || review != "" {
-			t.Fatalf("late payment event: review %q, err %v", review, err)
-		}
-	}
+	f.payTwice(t)
 	if bal, _ := f.st.Store.CreditBalance(ctx, f.inv.CustomerID, "USD"); bal.Amount != 500 {
 		t.Fatalf("credit balance %s, want USD 5.00 from the overpayment", bal)
 	}
@@ -348,10 +347,7 @@ func TestPaidInvoiceExpiresItsOtherOpenCheckouts(t *testing.T) {
 	if err := f.st.Store.AddCheckout(ctx, f.inv.ID, "sandbox", co.Ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Record(ctx, payments.Payment{InvoiceID: f.inv.ID, Gateway: "manual", Ref: "manual-1", Amount: usd(500),
-		By: "admin:1", Manual: true}); err != nil {
-		t.Fatal(err)
-	}
+	f.payManually(t)
 	if open, err := f.st.Store.OpenCheckouts(ctx, f.inv.ID); err != nil || len(open) != 0 {
 		t.Fatalf("open checkouts after the invoice was paid: %+v, %v; want none", open, err)
 	}

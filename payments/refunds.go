@@ -37,6 +37,9 @@ type RefundRequest struct {
 type RefundResult struct {
 	store.RefundResult
 	Payment store.Payment
+	// Left is what could still be refunded of Payment before this refund: the bound a refused
+	// amount is told about.
+	Left billing.Money
 }
 
 // Refund returns money for an invoice's latest refundable payment through the gateway that
@@ -59,13 +62,14 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundResult, er
 	if amount.IsZero() {
 		amount = left
 	}
+	base := RefundResult{Payment: pay, Left: left}
 	if r.ToCredit {
 		if amount.Amount > left.Amount {
-			return RefundResult{Payment: pay}, fmt.Errorf("refund %s with %s left: %w", amount, left, billing.ErrRefundExceedsPaid)
+			return base, fmt.Errorf("refund %s with %s left: %w", amount, left, billing.ErrRefundExceedsPaid)
 		}
-		return s.refundToCredit(ctx, r, pay, amount)
+		return s.refundToCredit(ctx, r, base, amount)
 	}
-	out := RefundResult{Payment: pay}
+	out := base
 	ref, status := "manual-refund-"+r.Key, billing.RefundSucceeded
 	gw, gwErr := s.Gateways.Get(pay.Gateway)
 	switch {
@@ -138,8 +142,8 @@ func RefundablePayment(pays []store.Payment, refunds []store.Refund) (store.Paym
 // (its net part and the tax share of it) credits the account, and a refund of method credit
 // records that the payment was returned, so the invoice shows it refunded. Both are keyed on
 // the form's key, so a resubmission does neither twice.
-func (s *Service) refundToCredit(ctx context.Context, r RefundRequest, pay store.Payment, amount billing.Money) (RefundResult, error) {
-	out := RefundResult{Payment: pay}
+func (s *Service) refundToCredit(ctx context.Context, r RefundRequest, out RefundResult, amount billing.Money) (RefundResult, error) {
+	pay := out.Payment
 	inv, err := s.Store.Invoice(ctx, r.InvoiceID)
 	if err != nil {
 		return out, err
