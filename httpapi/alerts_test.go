@@ -52,3 +52,26 @@ func sandboxPayment(ref string, invoiceID, cents int64) gateways.Event {
 	return gateways.Event{ID: "evt_" + ref, Type: sandbox.EventPaymentSucceeded, Created: time.Now(), InvoiceID: invoiceID,
 		PaymentRef: ref, Amount: billing.Money{Amount: cents, Currency: "USD"}}
 }
+
+// Staff marking an invoice paid while its saved card is being charged are told to wait, and
+// nothing is recorded: the card and the bank transfer cannot both take the money.
+func TestMarkPaidWhileTheCardIsBeingChargedIsRefused(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{})
+	ctx := context.Background()
+	cust := createUser(t, st, "charging@example.com", "password 12345", store.RoleCustomer)
+	inv := webhookInvoice(t, st.Store, cust.ID, 1200, "charging")
+	if c, err := st.Store.BeginCharge(ctx, inv.ID, "subscription:9:invoice:1:attempt:due"); err != nil || !c.Claimed {
+		t.Fatalf("charge claim = %+v, %v", c, err)
+	}
+	createUser(t, st, "billing@example.com", "password 12345", store.RoleBilling)
+	staff := newBrowser(t, st)
+	staff.login("billing@example.com", "password 12345")
+	page := "/admin/invoices/" + itoa(inv.ID)
+	r := staff.post(page+"/mark-paid", page, url.Values{})
+	if r.Status != http.StatusConflict || !strings.Contains(r.Body, "being charged") {
+		t.Fatalf("mark paid during a charge: status %d; want 409 saying the card is being charged", r.Status)
+	}
+	if pays, _ := st.Store.InvoicePayments(ctx, inv.ID); len(pays) != 0 {
+		t.Fatalf("%d payments recorded during the charge; want none", len(pays))
+	}
+}
