@@ -25,7 +25,7 @@ import (
 )
 
 // TemporalCLIVersion is the Temporal CLI `go install`ed for development (later tags have
-// replace directives and cannot be go-installed; see reference/temporal.md 3a).
+// replace directives and cannot be go-installed; see docs/temporal.md).
 const TemporalCLIVersion = "v1.5.1"
 
 // temporalCLIPackage is the main package of the Temporal CLI.

@@ -84,6 +84,14 @@ export EZSCALE_TEST_ARTIFACTS="$root/test-artifacts"
 say "go vet"
 go vet ./...
 
+# The repository stands on its own: no code or document cites notes kept outside it.
+say "no citations of notes outside the repository"
+if grep -rnE --exclude-dir=.git --exclude-dir=bin --exclude-dir=test-artifacts --exclude-dir=var --exclude=test.sh \
+    '\.\./shared/|(^|[^/a-z])reference/[a-z_-]+\.md' .; then
+  echo "the lines above cite notes that are not part of this repository; put the facts in docs/" >&2
+  exit 1
+fi
+
 # staticcheck v0.8.2 in ./bin: its findings fail the run like vet's.
 if [[ ! -x bin/staticcheck ]]; then
   say "installing staticcheck v0.8.2 into ./bin"

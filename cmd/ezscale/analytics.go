@@ -106,7 +106,7 @@ func analyticsSchedule(taskQueue string) (client.ScheduleSpec, *client.ScheduleW
 
 // ensureAnalyticsSchedule creates the daily snapshot schedule, or brings an existing one up to
 // date (another worker may have created it first: "already exists" is expected).
-// reference/temporal.md 4.11.
+// See docs/temporal.md, "Schedules".
 func ensureAnalyticsSchedule(ctx context.Context, tc client.Client, taskQueue string) error {
 	spec, action := analyticsSchedule(taskQueue)
 	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
