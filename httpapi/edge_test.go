@@ -287,6 +287,7 @@ func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 func TestMetricsNeedATokenOrLoopback(t *testing.T) {
 	st := testenv.NewStack(t, testenv.Options{})
 	b := newBrowser(t, st)
+	b.get("/login")
 	if r := b.get("/metrics"); r.Status != http.StatusOK || !strings.Contains(r.Body, "ezscale_http_requests_total") {
 		t.Fatalf("metrics from loopback without a token: %d", r.Status)
 	}
