@@ -1,13 +1,12 @@
 package httpapi_test
 
 import (
-	"context"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ezscale/billing/store"
@@ -23,38 +22,37 @@ func TestBrowserFreshLoginSurvivesIconRequests(t *testing.T) {
 	u := createUser(t, st, "fresh@example.com", "password 12345", store.RoleCustomer)
 	ctx := testenv.Chromium(t)
 
+	// The server holds the icon requests (before any of its code runs) until the login page
+	// has loaded, as a slow network would: they reach it without a cookie and are answered last.
+	site := st.Server.Config.Handler
+	arrived := make(chan string, 8)
+	release := make(chan struct{})
+	st.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" || r.URL.Path == "/missing-icon.png" {
+			arrived <- r.URL.Path + " cookie=" + r.Header.Get("Cookie")
+			<-release
+		}
+		site.ServeHTTP(w, r)
+	})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	defer open()
+
 	// A second tab of the same browser (same cookie jar) makes the early requests.
 	early, cancel := chromedp.NewContext(ctx)
 	defer cancel()
-	if err := chromedp.Do(early, chromedp.Navigate(st.URL("/static/css/app.css"))); err != nil {
-		t.Fatalf("open the site in the second tab: %v", err)
-	}
-	paused := make(chan fetch.RequestID, 8)
-	if err := chromedp.Listen(early, func(ev any) {
-		if e, ok := ev.(*fetch.EventRequestPaused); ok {
-			paused <- e.RequestID
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	hold := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
-			{URLPattern: "*/favicon.ico*", RequestStage: fetch.RequestStageResponse},
-			{URLPattern: "*/missing-icon.png*", RequestStage: fetch.RequestStageResponse},
-		}})
-		return err
-	})
-	if err := chromedp.Do(early, hold, chromedp.Evaluate[chromedp.Void](
+	if err := chromedp.Do(early, chromedp.Navigate(st.URL("/static/css/app.css")), chromedp.Evaluate[chromedp.Void](
 		`window.answers = Promise.all([fetch("/favicon.ico"), fetch("/missing-icon.png")]).then(rs => rs.map(r => r.status))`)); err != nil {
 		t.Fatalf("ask for the icons: %v", err)
 	}
-	var held []fetch.RequestID
-	for len(held) < 2 {
+	for range 2 {
 		select {
-		case id := <-paused:
-			held = append(held, id)
+		case got := <-arrived:
+			if strings.Contains(got, "ezscale_csrf") {
+				t.Fatalf("the early request %q already had a CSRF cookie", got)
+			}
 		case <-time.After(20 * time.Second):
-			t.Fatalf("the icon requests were not held (%d of 2)", len(held))
+			t.Fatal("the icon requests did not reach the server")
 		}
 	}
 
@@ -62,17 +60,7 @@ func TestBrowserFreshLoginSurvivesIconRequests(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(st.URL("/login")), chromedp.WaitVisible(byID("login-email"))); err != nil {
 		t.Fatalf("load the login page: %v", err)
 	}
-	release := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for _, id := range held {
-			if _, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err := chromedp.Do(early, release); err != nil {
-		t.Fatalf("release the icon answers: %v", err)
-	}
+	open()
 	statuses, err := chromedp.Run(early, chromedp.Evaluate[[]int](`window.answers`, chromedp.EvalAwaitPromise))
 	if err != nil || len(statuses) != 2 || statuses[0] != 200 || statuses[1] != 404 {
 		t.Fatalf("icon answers %v (%v); want 200 for /favicon.ico and 404 for the missing file", statuses, err)
