@@ -387,7 +387,7 @@ func TestFaviconAndErrorPagesSetNoCookie(t *testing.T) {
 	if c := r.Header.Values("Set-Cookie"); len(c) > 0 {
 		t.Fatalf("favicon sets cookies %q", c)
 	}
-	for _, p := range []string{"/no-such-page", "/static/img/favicon.svg", "/account/invoices/999999"} {
+	for _, p := range []string{"/no-such-page", "/static/img/favicon.png", "/account/invoices/999999"} {
 		if r := b.get(p); len(r.Header.Values("Set-Cookie")) > 0 {
 			t.Errorf("GET %s (%d) sets cookies %q", p, r.Status, r.Header.Values("Set-Cookie"))
 		}
@@ -402,7 +402,7 @@ func TestFaviconAndErrorPagesSetNoCookie(t *testing.T) {
 	if again := b.get("/login"); len(again.Header.Values("Set-Cookie")) > 0 {
 		t.Fatalf("login page with a CSRF cookie sets %q again", again.Header.Values("Set-Cookie"))
 	}
-	if r := b.get("/register"); !strings.Contains(r.Body, `<link rel="icon" href="/static/img/favicon.svg"`) {
+	if r := b.get("/register"); !strings.Contains(r.Body, `<link rel="icon" href="/favicon.ico"`) {
 		t.Error("the layout does not link the icon")
 	}
 }
