@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -70,13 +71,14 @@ func TestBrowserFreshLoginSurvivesIconRequests(t *testing.T) {
 		chromedp.SendKeys(byID("login-email"), u.Email),
 		chromedp.SendKeys(byID("login-password"), "password 12345"),
 		chromedp.Click(byID("login-submit")),
-		chromedp.WaitReady(chromedp.CSS("main")),
 	); err != nil {
 		t.Fatalf("log in: %v", err)
 	}
-	loc, err := chromedp.Run(ctx, chromedp.Location())
-	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil || !strings.HasSuffix(loc, "/account") {
-		t.Fatalf("after logging in the browser is at %q (%v); want /account. The page says:\n%s", loc, err, body)
+	wait, cancelWait := context.WithTimeout(ctx, 15*time.Second)
+	defer cancelWait()
+	if err := chromedp.Do(wait, chromedp.WaitVisible(byID("account-dashboard"))); err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		t.Fatalf("the login did not reach the account (%v); the browser is at %q and the page says:\n%s", err, loc, body)
 	}
 }
