@@ -44,6 +44,9 @@ type Config struct {
 	AppKey []byte
 	// SecureCookies marks cookies Secure; on by default when BaseURL is https.
 	SecureCookies bool
+	// MetricsToken is the bearer token /metrics requires; empty means /metrics answers only
+	// requests made directly from the host itself (loopback, not through a proxy).
+	MetricsToken string
 	// LogLevel is the slog level: debug, info, warn or error.
 	LogLevel string
 	// DataDir holds dev-mode state: the Temporal SQLite file, the private PostgreSQL cluster, logs.
@@ -126,6 +129,7 @@ func Vars() []Var {
 		{"APP_KEY", "(required in production)", "secret, at least 32 bytes or base64 of 32 bytes"},
 		{"SECURE_COOKIES", "true when BASE_URL is https", "mark cookies Secure"},
 		{"LOG_LEVEL", "info", "debug, info, warn, error"},
+		{"METRICS_TOKEN", "(none: /metrics answers only loopback)", "bearer token a scraper must send to /metrics (Authorization: Bearer ...)"},
 		{"DATA_DIR", "var", "dev-mode state: Temporal SQLite file, private PostgreSQL, logs"},
 		{"BIN_DIR", "bin", "dev mode installs the Temporal CLI here"},
 		{"TEMPORAL_DEV_PORT", "7233", "dev mode: port of the Temporal dev server"},
@@ -149,7 +153,7 @@ func Vars() []Var {
 		{"SELLER_LOGO", "", "path of a PNG logo printed at the top of invoices"},
 		{"DEFAULT_GATEWAY", "sandbox in development, else the first configured", "gateway offered first at checkout"},
 		{"OVERPAYMENT", "refund", "money arriving for an invoice with nothing due: refund (to the payer) or credit (account credit); staff are alerted either way"},
-		{"SANDBOX_GATEWAY", "true in development", "offer the built-in test-card gateway"},
+		{"SANDBOX_GATEWAY", "true in development", "offer the built-in test-card gateway (refused in production)"},
 		{"SANDBOX_WEBHOOK_SECRET", "(derived from APP_KEY)", "signs the sandbox gateway's webhooks"},
 		{"SANDBOX_API_KEY", "(derived from APP_KEY)", "lets workers reach the sandbox gateway hosted by the web server"},
 		{"STRIPE_SECRET_KEY", "", "enables Stripe (sk_live_... or sk_test_...)"},
@@ -184,6 +188,7 @@ func Load(getenv func(string) string, defaultEnv string) (Config, error) {
 		SMTPURL:           get("SMTP_URL", ""),
 		MailFrom:          get("MAIL_FROM", "EZSCALE Hosting <billing@ezscale.local>"),
 		LogLevel:          strings.ToLower(get("LOG_LEVEL", "info")),
+		MetricsToken:      get("METRICS_TOKEN", ""),
 		DataDir:           get("DATA_DIR", "var"),
 		BinDir:            get("BIN_DIR", "bin"),
 	}
@@ -425,6 +430,9 @@ func (c *Config) loadBilling(get func(name, def string) string) []error {
 		errs = append(errs, fmt.Errorf("SANDBOX_GATEWAY %q: want true or false", get("SANDBOX_GATEWAY", "")))
 	}
 	g.Sandbox = sandbox
+	if sandbox && c.Env == "production" {
+		errs = append(errs, errors.New("SANDBOX_GATEWAY=true is refused with APP_ENV=production: its test cards would pay real invoices in a live shop (use APP_ENV=development for a demo)"))
+	}
 	if s := get("SANDBOX_WEBHOOK_SECRET", ""); s != "" {
 		g.SandboxSecret = []byte(s)
 	} else {

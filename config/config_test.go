@@ -133,3 +133,53 @@ func TestSellerLogoMustBeAReadablePNG(t *testing.T) {
 		t.Fatalf("logo %d bytes, address %q", len(c.SellerLogo), c.SellerAddress)
 	}
 }
+
+// TestProductionRefusesTheSandboxGateway: test cards must never pay in a live shop, so
+// APP_ENV=production with SANDBOX_GATEWAY=true stops with an error naming the setting.
+func TestProductionRefusesTheSandboxGateway(t *testing.T) {
+	prod := map[string]string{
+		"DATABASE_URL": "postgres://app:secret@db:5432/ezscale?sslmode=disable",
+		"SMTP_URL":     "smtp://mail:587?tls=starttls",
+		"APP_KEY":      "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+		"BASE_URL":     "https://billing.example.com",
+	}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range prod {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, vars := range []map[string]string{
+		{"SANDBOX_GATEWAY": "true"},
+		{"SANDBOX_GATEWAY": "1"},
+		{"SANDBOX_GATEWAY": "true", "APP_ENV": "production"},
+	} {
+		if _, err := Load(env(with(vars)), "production"); err == nil || !strings.Contains(err.Error(), "SANDBOX_GATEWAY") {
+			t.Errorf("production with %v: err = %v; want a refusal naming SANDBOX_GATEWAY", vars, err)
+		}
+	}
+	if _, err := Load(env(with(map[string]string{"SANDBOX_GATEWAY": "true", "APP_ENV": "production"})), "development"); err == nil {
+		t.Error("APP_ENV=production under a development default still allows the sandbox gateway")
+	}
+	c, err := Load(env(with(map[string]string{"SANDBOX_GATEWAY": "false"})), "production")
+	if err != nil || c.Gateways.Sandbox {
+		t.Fatalf("production without the sandbox: %v, sandbox %v", err, c.Gateways.Sandbox)
+	}
+	if c, err := Load(env(map[string]string{"SANDBOX_GATEWAY": "true"}), "development"); err != nil || !c.Gateways.Sandbox {
+		t.Fatalf("development with the sandbox: %v", err)
+	}
+}
+
+func TestMetricsToken(t *testing.T) {
+	c, err := Load(env(map[string]string{"METRICS_TOKEN": " scrape-me "}), "development")
+	if err != nil || c.MetricsToken != "scrape-me" {
+		t.Fatalf("METRICS_TOKEN: %q, %v", c.MetricsToken, err)
+	}
+	if c, _ := Load(env(nil), "development"); c.MetricsToken != "" {
+		t.Fatalf("default METRICS_TOKEN %q; want none", c.MetricsToken)
+	}
+}

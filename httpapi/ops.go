@@ -20,17 +20,21 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz answers 200 only when PostgreSQL and Temporal both answer, else 503 with what failed.
+// readyz answers 200 only when PostgreSQL and Temporal both answer, else 503 naming what is
+// unavailable. The errors themselves (addresses, ports, driver messages) go only to the log:
+// the endpoint is public.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
 	ready := true
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgres"], ready = err.Error(), false
+		s.Log.Warn("readiness: database unavailable", "err", err)
+		checks["postgres"], ready = "unavailable", false
 	}
 	if _, err := s.Workflows.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ready = err.Error(), false
+		s.Log.Warn("readiness: temporal unavailable", "err", err)
+		checks["temporal"], ready = "unavailable", false
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -72,6 +72,11 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	if name != "error" {
+		// Error pages never set the CSRF cookie: a 404 for an icon the browser fetches while
+		// it loads a form would otherwise replace the secret of that form's token.
+		s.issueCSRFCookie(w, r)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

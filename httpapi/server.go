@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +77,9 @@ type Settings struct {
 	DefaultGateway string
 	// Seller is the company printed on invoice PDFs (name, address, country, tax id, logo).
 	Seller pdf.Party
+	// MetricsToken, when set, is the bearer token /metrics requires; when empty /metrics answers
+	// only requests made directly from this host.
+	MetricsToken string
 	// DashboardCacheTTL is how long the admin dashboard's analytics figures are reused between
 	// requests; 0 means one minute, a negative value computes them on every request.
 	DashboardCacheTTL time.Duration
@@ -134,17 +138,22 @@ func New(d Deps) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.recoverer, s.observe, securityHeaders)
+	if strings.HasPrefix(d.Settings.BaseURL, "https://") {
+		r.Use(strictTransport)
+	}
 	r.Get("/healthz", s.healthz)
 	if d.Sandbox != nil {
 		r.Mount("/sandbox/", d.Sandbox)
 	}
 	r.Get("/readyz", s.readyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	r.Method(http.MethodGet, "/metrics", s.metricsAccess(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	r.Handle("/static/*", http.StripPrefix("/static/", web.Static()))
+	// The icon is served outside the session group, like /static: it never sets a cookie.
+	r.Get("/favicon.ico", favicon)
 	r.Method(http.MethodPost, "/webhooks/{provider}", s.webhooks()) // gateways post without cookies: no session, no CSRF
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.loadSession, s.csrf)
+		r.Use(s.parseForms, s.refuseControlChars, s.loadSession, s.csrf)
 		r.NotFound(s.notFound)
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address does not accept that kind of request.")
@@ -271,4 +280,10 @@ func New(d Deps) http.Handler {
 		}
 	})
 	return r
+}
+
+// favicon serves the site icon at the address browsers ask for unprompted.
+func favicon(w http.ResponseWriter, r *http.Request) {
+	r.URL.Path = "/img/favicon.ico"
+	web.Static().ServeHTTP(w, r)
 }

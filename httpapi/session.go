@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ezscale/billing/auth"
 	"github.com/ezscale/billing/store"
@@ -129,17 +130,20 @@ func (s *server) clearCookie(w http.ResponseWriter, name string) {
 
 // csrf protects every state-changing request with a token bound to a per-browser secret cookie:
 // the form field "csrf" (or the X-CSRF-Token header) must carry HMAC(APP_KEY, secret). Requests
-// from another origin are refused as well.
+// from another origin are refused as well. A browser without the cookie gets a new secret, but
+// the cookie is only sent with a page that shows the token (see issueCSRFCookie): an icon, a
+// stylesheet or an error page answered at the same time must not replace the secret of the
+// form the browser is about to submit.
 func (s *server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret := ""
+		st := &csrfState{}
 		if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
-			secret = c.Value
+			st.secret = c.Value
+		} else {
+			st.secret, st.fresh = newCSRFSecret(), true
 		}
-		if secret == "" {
-			secret = s.newCSRFCookie(w)
-		}
-		r = r.WithContext(context.WithValue(r.Context(), csrfKey, s.csrfToken(secret)))
+		st.token = s.csrfToken(st.secret)
+		r = r.WithContext(context.WithValue(r.Context(), csrfKey, st))
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			next.ServeHTTP(w, r)
@@ -149,7 +153,7 @@ func (s *server) csrf(next http.Handler) http.Handler {
 		if sent == "" {
 			sent = r.PostFormValue("csrf")
 		}
-		if !s.sameOrigin(r) || !hmac.Equal([]byte(sent), []byte(s.csrfToken(secret))) {
+		if st.fresh || !s.sameOrigin(r) || !hmac.Equal([]byte(sent), []byte(st.token)) {
 			s.Log.Warn("csrf check failed", "path", r.URL.Path, "ip", clientIP(r))
 			s.renderError(w, r, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
 			return
@@ -158,17 +162,47 @@ func (s *server) csrf(next http.Handler) http.Handler {
 	})
 }
 
+// csrfState is the request's CSRF secret and token; fresh means the browser has no secret yet.
+type csrfState struct {
+	secret, token string
+	fresh         bool
+}
+
+// issueCSRFCookie sends a browser that has no CSRF secret the one its page's token was made
+// from, unless the handler already set a new one (a login rotates it).
+func (s *server) issueCSRFCookie(w http.ResponseWriter, r *http.Request) {
+	st, _ := r.Context().Value(csrfKey).(*csrfState)
+	if st == nil || !st.fresh {
+		return
+	}
+	for _, c := range w.Header().Values("Set-Cookie") {
+		if strings.HasPrefix(c, csrfCookie+"=") {
+			return
+		}
+	}
+	s.setCSRFCookie(w, st.secret)
+}
+
 // newCSRFCookie sets a fresh per-browser secret and returns it.
 func (s *server) newCSRFCookie(w http.ResponseWriter) string {
+	secret := newCSRFSecret()
+	s.setCSRFCookie(w, secret)
+	return secret
+}
+
+func newCSRFSecret() string {
 	secret, _, err := auth.NewSecret()
 	if err != nil {
 		panic(err) // crypto/rand never fails on Linux
 	}
+	return secret
+}
+
+func (s *server) setCSRFCookie(w http.ResponseWriter, secret string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: csrfCookie, Value: secret, Path: "/", HttpOnly: true,
 		Secure: s.Settings.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
-	return secret
 }
 
 func (s *server) csrfToken(secret string) string {
@@ -178,8 +212,10 @@ func (s *server) csrfToken(secret string) string {
 }
 
 func csrfFromContext(r *http.Request) string {
-	t, _ := r.Context().Value(csrfKey).(string)
-	return t
+	if st, _ := r.Context().Value(csrfKey).(*csrfState); st != nil {
+		return st.token
+	}
+	return ""
 }
 
 // sameOrigin refuses cross-site POSTs by the Origin (or Referer) header when the browser sends one.
@@ -214,11 +250,33 @@ func clientIP(r *http.Request) string {
 }
 
 // localPath returns p when it is a path on this site, else def: open redirects are refused.
+// Browsers drop tabs and newlines from a Location and read a backslash as a slash, so
+// "/\t/evil.example" or "/\\evil.example" would lead off the site: a path must start with a single
+// slash and hold no control character or backslash, also once percent-decoded, and must not
+// parse as a URL with a scheme or host.
 func localPath(p, def string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	if !localPathOK(p) {
+		return def
+	}
+	if d, err := url.PathUnescape(p); err != nil || !localPathOK(d) {
+		return def
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return def
 	}
 	return p
+}
+
+func localPathOK(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || !utf8.ValidString(p) {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && c < 0xa0) {
+			return false
+		}
+	}
+	return true
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -47,7 +47,9 @@ func TestWorkerCrashDuringOneHundredRenewalsChargesEachOnce(t *testing.T) {
 	st.Sandbox.DropWebhooks(true) // only the workflows' own charges can record the renewals
 
 	w := newWorkerProcess(t, bin, st)
-	w.env = append(w.env, "SANDBOX_GATEWAY=true", "SANDBOX_API_KEY="+testenv.SandboxAPIKey, "SANDBOX_WEBHOOK_SECRET="+testenv.SandboxSecret)
+	// The sandbox gateway is refused in production, so this worker runs in development mode
+	// (with the stack's database, Temporal and mail all given, nothing else changes).
+	w.env = append(w.env, "APP_ENV=development", "SANDBOX_GATEWAY=true", "SANDBOX_API_KEY="+testenv.SandboxAPIKey, "SANDBOX_WEBHOOK_SECRET="+testenv.SandboxSecret)
 	w.start()
 	var wg sync.WaitGroup
 	for _, sub := range subs {
