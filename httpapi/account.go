@@ -72,6 +72,13 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "register", p)
 		return
 	}
+	// Every sign-up mails the address given: limit them per source and per address.
+	if !s.allowOr(w, r, "register:ip:"+source(r), registerWindow, registerPerIP, "Too many sign-ups",
+		"Too many accounts were created from your address.") ||
+		!s.allowOr(w, r, "register:email:"+email, registerWindow, registerPerEmail, "Too many sign-ups",
+			"Too many sign-ups were tried for this e-mail address.") {
+		return
+	}
 	hash, err := auth.HashPassword(password, auth.DefaultParams())
 	if err != nil {
 		s.fail(w, r, err)
@@ -398,6 +405,8 @@ func (s *server) forgot(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.audit(r, "auth.reset_requested", userTarget(u.ID), nil)
+	} else if err == nil {
+		s.audit(r, "auth.reset_throttled", userTarget(u.ID), nil)
 	}
 	p.Flash = "If an account exists for that address, we sent a reset link. It works for one hour."
 	s.render(w, r, http.StatusOK, "forgot", p)
@@ -484,13 +493,18 @@ func (s *server) resetBudget(r *http.Request, u store.User) (bool, error) {
 
 // allow applies a rate limit; when over it, it answers 429 with Retry-After and returns false.
 func (s *server) allow(w http.ResponseWriter, r *http.Request, key string, window time.Duration, limit int) bool {
+	return s.allowOr(w, r, key, window, limit, "Too many attempts", "Too many requests from your address.")
+}
+
+// allowOr is allow with the 429 page's title and message.
+func (s *server) allowOr(w http.ResponseWriter, r *http.Request, key string, window time.Duration, limit int, title, msg string) bool {
 	ok, retry, err := s.Store.Hit(r.Context(), key, window, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return false
 	}
 	if !ok {
-		s.tooMany(w, r, retry, "Too many attempts", "Too many requests from your address.")
+		s.tooMany(w, r, retry, title, msg)
 		return false
 	}
 	return true

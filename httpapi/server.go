@@ -167,11 +167,11 @@ func New(d Deps) http.Handler {
 		r.Post("/impersonation/exit", s.exitImpersonation)
 		r.Get("/order", s.orderCatalog)
 		r.With(s.requireUser).Get("/order/{id}", s.orderForm)
-		r.With(s.requireUser).Post("/order/{id}/review", s.orderReview)
-		r.With(s.requireUser, s.auditImpersonatedWrites).Post("/order/{id}/place", s.orderPlace)
+		r.With(s.requireUser, s.limitImpersonatedWrites).Post("/order/{id}/review", s.orderReview)
+		r.With(s.requireUser, s.auditImpersonatedWrites, s.limitImpersonatedWrites).Post("/order/{id}/place", s.orderPlace)
 
 		r.Route("/account", func(r chi.Router) {
-			r.Use(s.requireUser, s.auditImpersonatedWrites)
+			r.Use(s.requireUser, s.auditImpersonatedWrites, s.limitImpersonatedWrites)
 			r.Get("/", s.accountDashboard)
 			r.Get("/profile", s.profileForm)
 			r.Post("/profile", s.updateProfile)
