@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -76,6 +77,8 @@ type Settings struct {
 	DefaultGateway string
 	// Seller is the company printed on invoice PDFs (name, address, country, tax id, logo).
 	Seller pdf.Party
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client; see realClient.
+	TrustedProxies []netip.Prefix
 	// DashboardCacheTTL is how long the admin dashboard's analytics figures are reused between
 	// requests; 0 means one minute, a negative value computes them on every request.
 	DashboardCacheTTL time.Duration
@@ -133,7 +136,7 @@ func New(d Deps) http.Handler {
 	s := &server{Deps: d, metrics: newHTTPMetrics(d.Registry)}
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer, s.observe, securityHeaders)
+	r.Use(middleware.RequestID, s.realClient, s.recoverer, s.observe, securityHeaders)
 	r.Get("/healthz", s.healthz)
 	if d.Sandbox != nil {
 		r.Mount("/sandbox/", d.Sandbox)

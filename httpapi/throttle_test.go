@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -254,5 +255,58 @@ func TestCurrentPasswordCheckSharesTheLoginThrottle(t *testing.T) {
 	}
 	if r := browserFrom(t, st, "127.0.0.3").login(u.Email, "password 12345"); r.Status != http.StatusSeeOther {
 		t.Fatalf("login from another address: status %d; want 303", r.Status)
+	}
+}
+
+// forwardedFor makes b send X-Forwarded-For: hops on every request, as a reverse proxy would.
+func forwardedFor(b *browser, hops string) *browser {
+	b.c.Transport = headerTransport{base: b.c.Transport, name: "X-Forwarded-For", value: hops}
+	return b
+}
+
+type headerTransport struct {
+	base        http.RoundTripper
+	name, value string
+}
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(h.name, h.value)
+	base := h.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
+}
+
+func TestThrottlesSeeTheClientBehindATrustedProxyOnly(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	createUser(t, st, "owner@example.com", "the right password", store.RoleCustomer)
+	// Through the proxy (127.0.0.1): the attacker at 203.0.113.5 puts a made-up address first,
+	// which is ignored because the proxy appended the real one.
+	attacker := forwardedFor(browserFrom(t, st, "127.0.0.1"), "198.51.100.7, 203.0.113.5")
+	for i := range 8 {
+		attacker.login("owner@example.com", "guess "+strconv.Itoa(i))
+	}
+	if r := attacker.login("owner@example.com", "the right password"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("attacker behind the proxy: status %d; want 429", r.Status)
+	}
+	logins, _ := st.Store.RecentLogins(context.Background(), 1)
+	if len(logins) != 1 || logins[0].IP != "203.0.113.5" {
+		t.Fatalf("login history IP = %+v; want the attacker's real address 203.0.113.5", logins)
+	}
+	// Not through the proxy: a direct client's X-Forwarded-For is not believed, so it cannot pose
+	// as the owner's address nor escape its own throttle.
+	direct := forwardedFor(browserFrom(t, st, "127.0.0.2"), "198.51.100.7")
+	for i := range 6 {
+		direct.login("owner@example.com", "guess "+strconv.Itoa(i))
+	}
+	if r := direct.login("owner@example.com", "the right password"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("direct client claiming another address: status %d; want 429 (its own address is throttled)", r.Status)
+	}
+	// The owner at 198.51.100.7, through the proxy, is let in at once.
+	owner := forwardedFor(browserFrom(t, st, "127.0.0.1"), "198.51.100.7")
+	if r := owner.login("owner@example.com", "the right password"); r.Status != http.StatusSeeOther {
+		t.Fatalf("owner behind the proxy: status %d; want 303", r.Status)
 	}
 }
