@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -61,6 +62,10 @@ type Config struct {
 	OnboardingDeadline time.Duration
 	// SessionLifetime is how long an idle login session lasts.
 	SessionLifetime time.Duration
+	// TrustedProxies are the addresses of reverse proxies whose X-Forwarded-For header names the
+	// client (TRUSTED_PROXIES, comma-separated addresses or CIDR ranges). Empty: the header is
+	// ignored and the client is the connection's peer.
+	TrustedProxies []netip.Prefix
 	// ProvisionStepTimeout bounds one panel call of the provisioning workflow.
 	ProvisionStepTimeout time.Duration
 	// Billing are the subscription and dunning timings.
@@ -267,6 +272,12 @@ func Load(getenv func(string) string, defaultEnv string) (Config, error) {
 		c.SecureCookies = b
 	}
 
+	proxies, err := ParseTrustedProxies(getenv("TRUSTED_PROXIES"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.TrustedProxies = proxies
+
 	durations := []struct {
 		name string
 		def  time.Duration
@@ -298,6 +309,29 @@ func Load(getenv func(string) string, defaultEnv string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// ParseTrustedProxies reads TRUSTED_PROXIES: addresses ("10.0.0.5") and CIDR ranges
+// ("10.0.0.0/8", "fd00::/8") separated by commas. An empty value trusts no proxy.
+func ParseTrustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(f); err == nil {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pfx, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("TRUSTED_PROXIES %q: want addresses or CIDR ranges such as 10.0.0.0/8, separated by commas", f)
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
 }
 
 // ValidateDatabaseURL checks that s is a postgres:// URL with a host and a database name.

@@ -37,6 +37,7 @@ func TestInvalidSettingsAreRefusedWithTheirNames(t *testing.T) {
 		"LOG_LEVEL":                 {"LOG_LEVEL": "loud"},
 		"TEMPORAL_DEV_PORT":         {"TEMPORAL_DEV_PORT": "99999"},
 		"APP_ENV":                   {"APP_ENV": "staging"},
+		"TRUSTED_PROXIES":           {"TRUSTED_PROXIES": "10.0.0.1, proxy.example.com"},
 	}
 	for want, vars := range cases {
 		_, err := Load(env(vars), "development")
@@ -181,5 +182,22 @@ func TestMetricsToken(t *testing.T) {
 	}
 	if c, _ := Load(env(nil), "development"); c.MetricsToken != "" {
 		t.Fatalf("default METRICS_TOKEN %q; want none", c.MetricsToken)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(env(map[string]string{"TRUSTED_PROXIES": " 10.0.0.5, 172.16.0.0/12 ,fd00::/8,::ffff:192.0.2.1"}), "development")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.5/32 172.16.0.0/12 fd00::/8 192.0.2.1/32"; strings.Join(got, " ") != want {
+		t.Fatalf("TrustedProxies = %v; want %s", got, want)
+	}
+	if c, _ := Load(env(nil), "development"); len(c.TrustedProxies) != 0 {
+		t.Fatalf("default TrustedProxies = %v; want none", c.TrustedProxies)
 	}
 }

@@ -23,11 +23,10 @@ import (
 	"github.com/ezscale/billing/workflows"
 )
 
-// Login and reset throttles: per client IP and per account, in fixed windows.
+// Per-source budgets in fixed windows; the per-account throttles are in throttle.go.
 const (
 	loginWindow         = 15 * time.Minute
 	loginPerIP          = 30
-	loginFailsPerAcct   = 5
 	resetWindow         = time.Hour
 	resetPerIP          = 10
 	resetPerAcct        = 3
@@ -71,6 +70,13 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) {
 	if len(p.Errors) > 0 {
 		p.Error = "Please correct the highlighted fields."
 		s.render(w, r, http.StatusUnprocessableEntity, "register", p)
+		return
+	}
+	// Every sign-up mails the address given: limit them per source and per address.
+	if !s.allowOr(w, r, "register:ip:"+source(r), registerWindow, registerPerIP, "Too many sign-ups",
+		"Too many accounts were created from your address.") ||
+		!s.allowOr(w, r, "register:email:"+email, registerWindow, registerPerEmail, "Too many sign-ups",
+			"Too many sign-ups were tried for this e-mail address.") {
 		return
 	}
 	hash, err := auth.HashPassword(password, auth.DefaultParams())
@@ -220,7 +226,8 @@ func (s *server) loginForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", p)
 }
 
-// login checks the password under per-IP and per-account throttles and records every attempt.
+// login checks the password under the throttles described in throttle.go and records every
+// attempt. A stranger's wrong guesses slow down the stranger's source, not the owner.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	email := store.NormalizeEmail(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
@@ -228,32 +235,48 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	if len(email) > maxEmailLength {
 		email = email[:maxEmailLength]
 	}
-	if !s.allow(w, r, "login:ip:"+clientIP(r), loginWindow, loginPerIP) {
-		s.recordLogin(r, nil, email, false, "rate limited (ip)")
-		return
-	}
-	acctKey := "login:acct:" + email
-	if !s.allow(w, r, acctKey, loginWindow, loginFailsPerAcct) {
-		s.recordLogin(r, nil, email, false, "rate limited (account)")
-		return
-	}
 	u, err := s.Store.UserByEmail(r.Context(), email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.fail(w, r, err)
 		return
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	found := err == nil
+	// A known device has a budget of its own; anonymous sources share one per address too.
+	if _, ok := s.knownDevice(r, u.ID); !found || !ok {
+		if !s.allow(w, r, "login:ip:"+source(r), loginWindow, loginPerIP) {
+			s.recordLogin(r, nil, email, false, "rate limited (ip)")
+			return
+		}
+	}
+	try, wait, err := s.takePasswordTry(r, email, u.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if wait > 0 {
+		reason := "rate limited (account from this source)"
+		if try.device {
+			reason = "rate limited (account on this device)"
+		}
+		s.recordLogin(r, nil, email, false, reason)
+		s.tooMany(w, r, wait, "Too many attempts", "Too many wrong passwords for this account from here.")
+		return
+	}
+	if !found {
 		// Spend the same time as a real check so response time does not reveal which addresses exist.
 		_ = auth.VerifyPassword(password, s.dummyHash())
+		s.passwordWrong(r, try)
 		s.recordLogin(r, nil, email, false, "unknown email")
 		s.loginFailed(w, r, email, next)
 		return
 	}
 	if err := auth.VerifyPassword(password, u.PasswordHash); err != nil {
+		s.passwordWrong(r, try)
 		s.recordLogin(r, &u, email, false, "wrong password")
 		s.loginFailed(w, r, email, next)
 		return
 	}
+	s.passwordRight(r, try)
 	if u.Closed() {
 		s.recordLogin(r, &u, email, false, "account closed")
 		p := s.page(r, "Log in", nil)
@@ -274,10 +297,8 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rememberDevice(w, r, u.ID)
 	s.recordLogin(r, &u, email, true, "")
-	if err := s.Store.ResetHits(r.Context(), acctKey); err != nil {
-		s.Log.Error("reset login throttle", "err", err)
-	}
 	http.Redirect(w, r, localPath(next, landing(u)), http.StatusSeeOther)
 }
 
@@ -348,16 +369,26 @@ func (s *server) forgot(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "forgot", p)
 		return
 	}
-	if !s.allow(w, r, "reset:ip:"+clientIP(r), resetWindow, resetPerIP) || !s.allow(w, r, "reset:acct:"+email, resetWindow, resetPerAcct) {
+	if !s.allow(w, r, "reset:ip:"+source(r), resetWindow, resetPerIP) {
 		return
 	}
 	u, err := s.Store.UserByEmail(r.Context(), email)
+	var mailIt bool
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	default:
+		// Over budget the answer stays the same and no mail goes out, so the throttle tells
+		// nothing about the address. The owner's own browser has a budget of its own.
+		mailIt, err = s.resetBudget(r, u)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if mailIt {
 		secret, hash, err := auth.NewSecret()
 		if err != nil {
 			s.fail(w, r, err)
@@ -374,6 +405,8 @@ func (s *server) forgot(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.audit(r, "auth.reset_requested", userTarget(u.ID), nil)
+	} else if err == nil {
+		s.audit(r, "auth.reset_throttled", userTarget(u.ID), nil)
 	}
 	p.Flash = "If an account exists for that address, we sent a reset link. It works for one hour."
 	s.render(w, r, http.StatusOK, "forgot", p)
@@ -391,7 +424,7 @@ func (s *server) reset(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	p := s.page(r, "Choose a new password", nil)
 	p.Form["token"] = token
-	if !s.allow(w, r, "reset-submit:ip:"+clientIP(r), resetWindow, resetPerIP*3) {
+	if !s.allow(w, r, "reset-submit:ip:"+source(r), resetWindow, resetPerIP*3) {
 		return
 	}
 	if msg := auth.CheckPasswordPolicy(password); msg != "" {
@@ -429,6 +462,10 @@ func (s *server) reset(w http.ResponseWriter, r *http.Request) {
 	}
 	s.signalVerified(r.Context(), tok.UserID)
 	if u, err := s.Store.UserByID(r.Context(), tok.UserID); err == nil {
+		// The owner proved the address: whatever strangers did to its throttles is forgotten.
+		if err := s.Store.ClearThrottles(r.Context(), u.Email); err != nil {
+			s.Log.Error("clear throttles after reset", "user", u.ID, "err", err)
+		}
 		if err := s.Mail.Send(r.Context(), mailmsg.PasswordChanged(u.Email, u.Name)); err != nil {
 			s.Log.Error("mail password changed notice", "user", u.ID, "err", err)
 		}
@@ -438,17 +475,36 @@ func (s *server) reset(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?notice=password-reset", http.StatusSeeOther)
 }
 
+// resetBudget counts a reset request for u and reports whether a mail may go: per (account,
+// source) for anonymous browsers, which also share a budget per account, and per (account,
+// device) for a browser u has logged in from, which strangers' requests never use up.
+func (s *server) resetBudget(r *http.Request, u store.User) (bool, error) {
+	if d, ok := s.knownDevice(r, u.ID); ok {
+		wait, err := s.Store.TakeTry(r.Context(), "reset:dev:"+strconv.FormatInt(u.ID, 10)+":"+d.id, u.Email, resetBackoff)
+		return wait == 0, err
+	}
+	wait, err := s.Store.TakeTry(r.Context(), "reset:src:"+u.Email+"|"+source(r), u.Email, resetBackoff)
+	if err != nil || wait > 0 {
+		return false, err
+	}
+	wait, err = s.Store.TakeTry(r.Context(), "reset:acct:"+u.Email, u.Email, resetAccountBackoff)
+	return wait == 0, err
+}
+
 // allow applies a rate limit; when over it, it answers 429 with Retry-After and returns false.
 func (s *server) allow(w http.ResponseWriter, r *http.Request, key string, window time.Duration, limit int) bool {
+	return s.allowOr(w, r, key, window, limit, "Too many attempts", "Too many requests from your address.")
+}
+
+// allowOr is allow with the 429 page's title and message.
+func (s *server) allowOr(w http.ResponseWriter, r *http.Request, key string, window time.Duration, limit int, title, msg string) bool {
 	ok, retry, err := s.Store.Hit(r.Context(), key, window, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return false
 	}
 	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
-		s.renderError(w, r, http.StatusTooManyRequests, "Too many attempts",
-			fmt.Sprintf("Please wait %s before trying again.", retry.Round(time.Minute).String()))
+		s.tooMany(w, r, retry, title, msg)
 		return false
 	}
 	return true

@@ -107,12 +107,26 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := r.PostFormValue("password")
+	// The current-password check is a password guess like a login: the same throttle applies.
+	try, wait, err := s.takePasswordTry(r, u.Email, u.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if wait > 0 {
+		s.tooMany(w, r, wait, "Too many attempts", "Too many wrong passwords for this account from here. Your password was not changed.")
+		return
+	}
 	if auth.VerifyPassword(r.PostFormValue("current_password"), u.PasswordHash) != nil {
+		s.passwordWrong(r, try)
 		p.Errors["current_password"] = "This is not your current password."
-	} else if msg := auth.CheckPasswordPolicy(password); msg != "" {
-		p.Errors["password"] = msg
-	} else if password != r.PostFormValue("password_confirm") {
-		p.Errors["password_confirm"] = "The two passwords do not match."
+	} else {
+		s.passwordRight(r, try)
+		if msg := auth.CheckPasswordPolicy(password); msg != "" {
+			p.Errors["password"] = msg
+		} else if password != r.PostFormValue("password_confirm") {
+			p.Errors["password_confirm"] = "The two passwords do not match."
+		}
 	}
 	if len(p.Errors) > 0 {
 		p.Error = "Your password was not changed."

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -80,6 +81,8 @@ type Settings struct {
 	// MetricsToken, when set, is the bearer token /metrics requires; when empty /metrics answers
 	// only requests made directly from this host.
 	MetricsToken string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client; see realClient.
+	TrustedProxies []netip.Prefix
 	// DashboardCacheTTL is how long the admin dashboard's analytics figures are reused between
 	// requests; 0 means one minute, a negative value computes them on every request.
 	DashboardCacheTTL time.Duration
@@ -137,7 +140,7 @@ func New(d Deps) http.Handler {
 	s := &server{Deps: d, metrics: newHTTPMetrics(d.Registry)}
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer, s.observe, securityHeaders)
+	r.Use(middleware.RequestID, s.realClient, s.recoverer, s.observe, securityHeaders)
 	if strings.HasPrefix(d.Settings.BaseURL, "https://") {
 		r.Use(strictTransport)
 	}
@@ -176,11 +179,11 @@ func New(d Deps) http.Handler {
 		r.Post("/impersonation/exit", s.exitImpersonation)
 		r.Get("/order", s.orderCatalog)
 		r.With(s.requireUser).Get("/order/{id}", s.orderForm)
-		r.With(s.requireUser).Post("/order/{id}/review", s.orderReview)
-		r.With(s.requireUser, s.auditImpersonatedWrites).Post("/order/{id}/place", s.orderPlace)
+		r.With(s.requireUser, s.limitImpersonatedWrites).Post("/order/{id}/review", s.orderReview)
+		r.With(s.requireUser, s.auditImpersonatedWrites, s.limitImpersonatedWrites).Post("/order/{id}/place", s.orderPlace)
 
 		r.Route("/account", func(r chi.Router) {
-			r.Use(s.requireUser, s.auditImpersonatedWrites)
+			r.Use(s.requireUser, s.auditImpersonatedWrites, s.limitImpersonatedWrites)
 			r.Get("/", s.accountDashboard)
 			r.Get("/profile", s.profileForm)
 			r.Post("/profile", s.updateProfile)

@@ -239,8 +239,8 @@ func (s *server) sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host == base.Host
 }
 
-// clientIP is the peer address. Proxies' X-Forwarded-For is not trusted: rate limits must not be
-// spoofable by a header.
+// clientIP is the peer address, or the client a trusted proxy named (realClient sets RemoteAddr
+// then). An untrusted X-Forwarded-For is never read: rate limits must not be spoofable by a header.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

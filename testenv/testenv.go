@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -189,6 +190,8 @@ type Options struct {
 	// RestartableTemporal runs the dev server on a fixed address with its state in a file, so
 	// StopTemporal and StartTemporal can take it away and bring it back.
 	RestartableTemporal bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the server believes.
+	TrustedProxies []netip.Prefix
 }
 
 // NewStack builds a Stack; everything stops when the test ends.
@@ -246,6 +249,7 @@ func NewStack(t testing.TB, o Options) *Stack {
 		BaseURL: base, AppKey: []byte(AppKey), SessionLifetime: time.Hour,
 		TaskQueue: TaskQueue, OnboardingReminderAfter: o.ReminderAfter, OnboardingDeadline: o.Deadline, Development: true,
 		ProvisionStepTimeout: o.StepTimeout, TemporalUIURL: "http://localhost:8233", Namespace: Namespace,
+		TrustedProxies: o.TrustedProxies,
 	}
 	if o.BuildDelay == 0 {
 		o.BuildDelay = 300 * time.Millisecond

@@ -116,7 +116,7 @@ func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Clie
 			OnboardingReminderAfter: cfg.OnboardingReminderAfter, OnboardingDeadline: cfg.OnboardingDeadline,
 			Development: cfg.Development(), TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
 			ProvisionStepTimeout: cfg.ProvisionStepTimeout, Billing: timings(cfg), DefaultGateway: cfg.Gateways.Default,
-			Seller: seller(cfg), MetricsToken: cfg.MetricsToken,
+			Seller: seller(cfg), MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies,
 		},
 	}), nil
 }
