@@ -7,8 +7,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
