@@ -108,6 +108,9 @@ type Deps struct {
 type server struct {
 	Deps
 	metrics *httpMetrics
+	// hostedOrigins are the origins of the gateways' hosted pages, which the forms that start a
+	// payment or save a card redirect to (see allowFormRedirects).
+	hostedOrigins []string
 
 	dummyOnce sync.Once
 	dummy     string
@@ -130,7 +133,7 @@ func New(d Deps) http.Handler {
 	if d.Payments == nil {
 		d.Payments = &payments.Service{Store: d.Store, Gateways: d.Gateways, Workflows: d.Workflows, Log: d.Log}
 	}
-	s := &server{Deps: d, metrics: newHTTPMetrics(d.Registry)}
+	s := &server{Deps: d, metrics: newHTTPMetrics(d.Registry), hostedOrigins: d.Gateways.HostedOrigins()}
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.recoverer, s.observe, securityHeaders)
