@@ -82,6 +82,8 @@ type AccountDashboard struct {
 	Services        []ServiceRow // the customer's services for the Services card; empty shows its empty state
 	// Subscriptions are the customer's subscriptions with their next due date and amount.
 	Subscriptions []SubscriptionRow
+	// Invoices are the customer's latest invoices for the Invoices card; empty shows its empty state.
+	Invoices []InvoiceRow
 }
 
 // Profile is the view of "account_profile"; the form values come from Page.Form.
