@@ -272,6 +272,7 @@ func New(d Deps) http.Handler {
 		if d.Sink != nil {
 			r.Get("/dev/mail", s.devMail)
 			r.Get("/dev/mail/{id}", s.devMailMessage)
+			r.Get("/dev/mail/{id}/attachments/{n}", s.devMailAttachment)
 		}
 	})
 	return r
