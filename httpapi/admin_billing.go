@@ -79,7 +79,8 @@ func (s *server) renderAdminSubscription(w http.ResponseWriter, r *http.Request,
 		s.fail(w, r, err)
 		return
 	}
-	v := web.AdminSubscription{Subscription: adminSubscriptionRow(sub), WorkflowURL: s.workflowURL(workflows.SubscriptionID(sub.ID)),
+	v := web.AdminSubscription{Subscription: web.AdminSubscriptionRow{SubscriptionRow: s.subscriptionWithNext(ctx, sub),
+		Customer: sub.CustomerName, CustomerEmail: sub.CustomerEmail, CustomerID: sub.CustomerID}, WorkflowURL: s.workflowURL(workflows.SubscriptionID(sub.ID)),
 		ServiceID: sub.ServiceID.Int64, Gateway: sub.Gateway, PaymentMethod: sub.PaymentMethodRef, CancelReason: sub.CancelReason}
 	if sub.PeriodStart.Valid {
 		v.PeriodStart, v.PeriodEnd = sub.PeriodStart.Time, sub.PeriodEnd.Time
