@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -330,30 +329,17 @@ func (g *Gateway) PaymentMethods(ctx context.Context, customerRef string) ([]gat
 	}
 	lp.Context = ctx
 	var out []gateways.PaymentMethod
-	var prints []string // the card fingerprint of each method in out
 	it := g.api.PaymentMethods.List(lp)
 	for it.Next() {
 		pm := it.PaymentMethod()
 		m := gateways.PaymentMethod{Ref: pm.ID, Default: pm.ID == defaultRef}
-		fp := ""
 		if pm.Card != nil {
 			m.Brand = string(pm.Card.Brand)
 			m.Last4 = pm.Card.Last4
 			m.ExpMonth = int(pm.Card.ExpMonth)
 			m.ExpYear = int(pm.Card.ExpYear)
-			fp = fmt.Sprintf("%s/%02d/%d", pm.Card.Fingerprint, m.ExpMonth, m.ExpYear)
-		}
-		// Every Checkout that saves a card makes a new PaymentMethod, so a card paid with twice
-		// is attached twice. It is one card to the customer: list it once, as the default when
-		// one of its copies is (the list comes newest first, so otherwise the newest copy).
-		if i := slices.Index(prints, fp); pm.Card != nil && pm.Card.Fingerprint != "" && i >= 0 {
-			if m.Default {
-				out[i] = m
-			}
-			continue
 		}
 		out = append(out, m)
-		prints = append(prints, fp)
 	}
 	if err := it.Err(); err != nil {
 		return nil, mapError(op, err)
