@@ -30,9 +30,34 @@ func awaitLocation(ctx context.Context, t *testing.T, prefix string) {
 	t.Fatalf("the browser is at %q, want it on %s", loc, prefix)
 }
 
+// awaitTab waits up to 15 s for a tab of the browser to be at a URL starting with prefix (a
+// form with target="_blank" opens its answer in a new tab).
+func awaitTab(ctx context.Context, t *testing.T, prefix string) {
+	t.Helper()
+	var urls []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatalf("list the browser's tabs: %v", err)
+		}
+		urls = urls[:0]
+		for _, tg := range targets {
+			if tg.Type != "page" {
+				continue
+			}
+			if strings.HasPrefix(tg.URL, prefix) {
+				return
+			}
+			urls = append(urls, tg.URL)
+		}
+	}
+	t.Fatalf("the browser's tabs are at %q, want one on %s", urls, prefix)
+}
+
 // TestBrowserOpenControlPanelLandsOnThePanel clicks "Open control panel" in headless Chromium:
 // the POST answers with a redirect to the panel's single sign-on link on another origin (the
-// VirtFusion simulator's port), and the browser must follow it there. The page's CSP
+// VirtFusion simulator's port), and the browser must follow it there, in the new tab the form
+// opens. The page's CSP
 // form-action governs that redirect too; with form-action 'self' alone Chromium stays put.
 func TestBrowserOpenControlPanelLandsOnThePanel(t *testing.T) {
 	st := testenv.NewStack(t, testenv.Options{BuildDelay: 50 * time.Millisecond})
@@ -54,7 +79,7 @@ func TestBrowserOpenControlPanelLandsOnThePanel(t *testing.T) {
 		chromedp.WaitVisible(byID("panel-login")),
 		chromedp.Click(byID("panel-login")),
 	)
-	awaitLocation(b, t, panel+"/")
+	awaitTab(b, t, panel+"/")
 }
 
 // TestBrowserOrderWithPayPalLandsOnTheApprovePage places an order paid with PayPal in headless
