@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,19 @@ func TestTerminatingAServiceMailsTheCustomerOnce(t *testing.T) {
 	}
 	if !strings.Contains(m.Subject, "VPS 2 GB") || !strings.Contains(m.Text, "bye.example.com") || !strings.Contains(m.Text, "/account/services/"+itoa(id)) {
 		t.Errorf("termination mail %q does not name the service:\n%s", m.Subject, m.Text)
+	}
+	// The step records the mail in the service's timeline once it is sent; run it again after that.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		events, err := st.Store.ServiceEvents(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(events, func(e store.ServiceEvent) bool { return e.Kind == "mail" && strings.Contains(e.Message, "terminated") }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the termination mail is not in the service's timeline: %+v", events)
+		}
 	}
 	again := workflows.OpInput{ServiceID: id, Op: workflows.ProvisionOp{Kind: workflows.OpTerminate, Reason: "customer left"}, WorkflowID: workflows.ProvisionID(id)}
 	if err := st.Provisioning.NotifyTerminated(ctx, again); err != nil {
