@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -255,6 +256,18 @@ func (b *Billing) SendInvoiceMail(ctx context.Context, m workflows.InvoiceMail) 
 	if err != nil {
 		return storeErr(err)
 	}
+	if m.Kind == workflows.InvoiceMailSuspended {
+		live, err := b.serviceOnPanel(ctx, inv)
+		if err != nil {
+			return err
+		}
+		if !live {
+			// Nothing was suspended: the subscription has no service on a panel (never
+			// provisioned, or already gone). The overdue mails still tell the customer.
+			activity.GetLogger(ctx).Info("No suspension mail: the invoice's service is not on a panel", "InvoiceID", inv.ID)
+			return nil
+		}
+	}
 	doc, err := pdf.ForInvoice(ctx, b.Store, inv, b.Seller)
 	if err != nil {
 		return permanent(err)
@@ -276,6 +289,31 @@ func (b *Billing) SendInvoiceMail(ctx context.Context, m workflows.InvoiceMail) 
 		return fmt.Errorf("mail invoice %s (%s): %w", inv.Number, m.Kind, err)
 	}
 	return nil
+}
+
+// serviceOnPanel reports whether the invoice's service (its own, else its subscription's) exists
+// on a control panel, so that suspending it means something.
+func (b *Billing) serviceOnPanel(ctx context.Context, inv store.Invoice) (bool, error) {
+	id := inv.ServiceID.Int64
+	if id == 0 && inv.SubscriptionID.Valid {
+		sub, err := b.Store.SubscriptionByID(ctx, inv.SubscriptionID.Int64)
+		if err != nil {
+			return false, storeErr(err)
+		}
+		id = sub.ServiceID.Int64
+	}
+	if id == 0 {
+		return false, nil
+	}
+	svc, err := b.Store.ServiceByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr(err)
+	}
+	gone := svc.Status == billing.ServiceTerminated || svc.Status == billing.ServiceAbandoned
+	return svc.PanelServiceID != "" && !gone, nil
 }
 
 // ChargeInvoice charges an invoice's amount due on the subscription's saved payment method and

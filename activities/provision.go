@@ -286,6 +286,36 @@ func (p *Provisioning) NotifyReady(ctx context.Context, in workflows.OpInput) er
 	return p.event(ctx, in, "mail", "service-ready mail sent to "+u.Email)
 }
 
+// terminatedMailSent is the timeline message that records the termination mail, so a retried
+// activity (or a second termination request) does not mail the customer twice.
+const terminatedMailSent = "service-terminated mail sent to "
+
+// NotifyTerminated mails the customer that their service was terminated, once per service.
+func (p *Provisioning) NotifyTerminated(ctx context.Context, in workflows.OpInput) error {
+	svc, err := p.Store.ServiceByID(ctx, in.ServiceID)
+	if err != nil {
+		return err
+	}
+	events, err := p.Store.ServiceEvents(ctx, svc.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if e.Kind == "mail" && strings.HasPrefix(e.Message, terminatedMailSent) {
+			return nil
+		}
+	}
+	u, err := p.Store.UserByID(ctx, svc.CustomerID)
+	if err != nil {
+		return err
+	}
+	link := fmt.Sprintf("%s/account/services/%d", p.BaseURL, svc.ID)
+	if err := p.Mail.Send(ctx, mail.ServiceTerminated(u.Email, u.Name, link, mail.ServiceAccess{Product: svc.ProductName, Hostname: svc.Hostname})); err != nil {
+		return fmt.Errorf("mail service %d terminated: %w", svc.ID, err)
+	}
+	return p.event(ctx, in, "mail", terminatedMailSent+u.Email)
+}
+
 // Suspend suspends the service on its panel.
 func (p *Provisioning) Suspend(ctx context.Context, in workflows.OpInput) error {
 	return p.onPanel(ctx, in, "suspended on the panel", func(c panels.Client, s panels.Service) error {

@@ -34,6 +34,7 @@ func Register(r worker.Registry, s Set) {
 		r.RegisterActivityWithOptions(p.Create, name(workflows.ActivityProvisionCreate))
 		r.RegisterActivityWithOptions(p.AwaitReady, name(workflows.ActivityProvisionAwaitReady))
 		r.RegisterActivityWithOptions(p.NotifyReady, name(workflows.ActivityProvisionNotifyReady))
+		r.RegisterActivityWithOptions(p.NotifyTerminated, name(workflows.ActivityProvisionNotifyTerminated))
 		r.RegisterActivityWithOptions(p.Suspend, name(workflows.ActivityProvisionSuspend))
 		r.RegisterActivityWithOptions(p.Unsuspend, name(workflows.ActivityProvisionUnsuspend))
 		r.RegisterActivityWithOptions(p.Terminate, name(workflows.ActivityProvisionTerminate))

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/ezscale/billing/billing"
@@ -306,4 +308,43 @@ func (r Registry) Get(name string) (Gateway, error) {
 		return g, nil
 	}
 	return nil, fmt.Errorf("gateway %q: %w", name, ErrUnknownGateway)
+}
+
+// HostedPages is implemented by gateways whose hosted pages (StartCheckout, StartSetup) live on
+// origins of their own. The site's forms that answer with a redirect to such a page must be
+// allowed to reach them: browsers apply a page's CSP form-action to every redirect that follows
+// the form's POST, so a redirect to an origin the policy does not name is silently dropped.
+type HostedPages interface {
+	// HostedOrigins are the origins ("https://checkout.stripe.com") of the hosted pages.
+	HostedOrigins() []string
+}
+
+// HostedOrigins are the origins of every hosted page of the gateways in r, sorted and without
+// repeats.
+func (r Registry) HostedOrigins() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range r {
+		h, ok := g.(HostedPages)
+		if !ok {
+			continue
+		}
+		for _, o := range h.HostedOrigins() {
+			if o != "" && !seen[o] {
+				seen[o] = true
+				out = append(out, o)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Origin is the scheme://host[:port] of an absolute URL, or "" when raw is not one.
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -140,6 +140,15 @@ func (s *server) verifySent(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "verify_sent", p)
 }
 
+// verifyNeeded asks a customer who tried to order or pay to confirm their address first.
+func (s *server) verifyNeeded(w http.ResponseWriter, r *http.Request) {
+	if currentUser(r).Verified() {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "verify_needed", s.page(r, "Confirm your email address", nil))
+}
+
 // resendVerification sends a fresh link by signalling (or restarting) the onboarding workflow.
 // The answer is the same whether or not the address has an account.
 func (s *server) resendVerification(w http.ResponseWriter, r *http.Request) {

@@ -79,7 +79,8 @@ func (s *server) renderAdminSubscription(w http.ResponseWriter, r *http.Request,
 		s.fail(w, r, err)
 		return
 	}
-	v := web.AdminSubscription{Subscription: adminSubscriptionRow(sub), WorkflowURL: s.workflowURL(workflows.SubscriptionID(sub.ID)),
+	v := web.AdminSubscription{Subscription: web.AdminSubscriptionRow{SubscriptionRow: s.subscriptionWithNext(ctx, sub),
+		Customer: sub.CustomerName, CustomerEmail: sub.CustomerEmail, CustomerID: sub.CustomerID}, WorkflowURL: s.workflowURL(workflows.SubscriptionID(sub.ID)),
 		ServiceID: sub.ServiceID.Int64, Gateway: sub.Gateway, PaymentMethod: sub.PaymentMethodRef, CancelReason: sub.CancelReason}
 	if sub.PeriodStart.Valid {
 		v.PeriodStart, v.PeriodEnd = sub.PeriodStart.Time, sub.PeriodEnd.Time
@@ -93,10 +94,11 @@ func (s *server) renderAdminSubscription(w http.ResponseWriter, r *http.Request,
 	if live, ok := s.liveSubscription(ctx, sub.ID); ok {
 		v.Live = true
 		v.Suspended, v.OpenInvoiceID = live.Suspended, live.OpenInvoiceID
-		v.CanSuspend = !live.Suspended && (live.Status == billing.SubscriptionActive || live.Status == billing.SubscriptionPastDue)
-		v.CanUnsuspend = live.Suspended
-		v.CanRetry = live.OpenInvoiceID != 0
-		v.CanCancel = live.Status != billing.SubscriptionCancelled && live.Status != billing.SubscriptionTerminated
+		// The workflow's own rules: what it would refuse is not offered.
+		v.CanSuspend = live.CanSuspend()
+		v.CanUnsuspend = live.CanUnsuspend()
+		v.CanRetry = live.CanRetryPayment()
+		v.CanCancel = !live.Ended()
 	}
 	p := s.page(r, "Subscription #"+strconv.FormatInt(sub.ID, 10), v)
 	p.Error = errMsg

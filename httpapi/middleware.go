@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -91,11 +93,12 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 }
 
 // securityHeaders sets a strict content security policy (every asset is our own) and the usual
-// hardening headers.
+// hardening headers. Pages whose forms answer with a redirect to another site widen form-action
+// with allowFormRedirects.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+		h.Set("Content-Security-Policy", contentSecurityPolicy(nil))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
@@ -103,11 +106,73 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// contentSecurityPolicy is the site's policy; form-action allows our own origin and formOrigins.
+// Browsers apply form-action to the whole redirect chain of a form's POST, not only to the
+// form's action, so a page whose form answers with a redirect to a payment gateway or a
+// control panel must name that origin, or the browser silently stays on the page.
+func contentSecurityPolicy(formOrigins []string) string {
+	formAction := "'self'"
+	for _, o := range formOrigins {
+		if cspOrigin(o) {
+			formAction += " " + o
+		}
+	}
+	return "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; form-action " + formAction + "; base-uri 'self'"
+}
+
+// cspOrigin reports whether o is a bare http(s) origin safe to put in a policy: nothing in it
+// can end the directive or add a source.
+func cspOrigin(o string) bool {
+	rest, ok := strings.CutPrefix(o, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(o, "http://")
+	}
+	if !ok || rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowFormRedirects lets the page about to be written submit forms whose answer redirects to
+// origins (a gateway's hosted page, a control panel's single sign-on), and nowhere else.
+// It must be called before the page's header is written.
+func allowFormRedirects(w http.ResponseWriter, origins []string) {
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(origins))
+}
+
+// urlOrigin is the scheme://host[:port] of an absolute URL, or "" when raw is not one.
+func urlOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // requireUser sends anonymous visitors to the login page, remembering where they were going.
 func (s *server) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if currentUser(r) == nil {
 			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireVerified keeps a customer whose email address is not confirmed from ordering and
+// paying, as the verification mail tells them ("You need a confirmed address to place orders"):
+// they are sent to a page asking them to confirm, with a button to resend the link, and the
+// request does nothing. Use it after requireUser.
+func (s *server) requireVerified(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !currentUser(r).Verified() {
+			http.Redirect(w, r, "/verify/needed", http.StatusSeeOther)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -65,9 +67,57 @@ func (s *server) devMailMessage(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	s.render(w, r, http.StatusOK, "dev_mail_message", s.page(r, m.Subject, web.MailMessage{
-		MailSummary: mailSummary(m.ID, m.From, m.To, m.Subject, m.Received), Text: m.Text, HTML: m.HTML,
-	}))
+	v := web.MailMessage{MailSummary: mailSummary(m.ID, m.From, m.To, m.Subject, m.Received), Text: m.Text, HTML: m.HTML}
+	for i, a := range m.Attachments {
+		v.Attachments = append(v.Attachments, web.MailAttachment{Index: i, Name: a.Name, ContentType: a.ContentType, Size: byteSize(len(a.Data))})
+	}
+	s.render(w, r, http.StatusOK, "dev_mail_message", s.page(r, m.Subject, v))
+}
+
+// devMailAttachment downloads one attachment of a caught message. It is always a download
+// (never shown inline) and sandboxed, so an HTML attachment cannot run as our site.
+func (s *server) devMailAttachment(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(chi.URLParam(r, "id"))
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	n, err := strconv.Atoi(chi.URLParam(r, "n"))
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	m, ok := s.Sink.Message(id)
+	if !ok || n < 0 || n >= len(m.Attachments) {
+		s.notFound(w, r)
+		return
+	}
+	a := m.Attachments[n]
+	ctype := a.ContentType
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	name := a.Name
+	if name == "" {
+		name = fmt.Sprintf("attachment-%d", n+1)
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(a.Data)
+}
+
+// byteSize writes n bytes the way a file list does: "812 B", "12.3 kB", "1.4 MB".
+func byteSize(n int) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1000)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/(1000*1000))
 }
 
 func mailSummary(id int, from string, to []string, subject string, at time.Time) web.MailSummary {

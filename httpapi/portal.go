@@ -12,6 +12,9 @@ import (
 	"github.com/ezscale/billing/web"
 )
 
+// dashboardInvoices is how many of the latest invoices the dashboard's Invoices card lists.
+const dashboardInvoices = 5
+
 func (s *server) accountDashboard(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	list, err := s.Store.Services(r.Context(), store.ServiceFilter{CustomerID: u.ID, Limit: 50})
@@ -26,6 +29,14 @@ func (s *server) accountDashboard(w http.ResponseWriter, r *http.Request) {
 	if v.Subscriptions, err = s.subscriptionRows(r.Context(), u.ID); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	invoices, err := s.Store.Invoices(r.Context(), store.InvoiceFilter{CustomerID: u.ID, Limit: dashboardInvoices})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, inv := range invoices {
+		v.Invoices = append(v.Invoices, invoiceRow(inv, nil))
 	}
 	s.render(w, r, http.StatusOK, "account_dashboard", s.page(r, "Dashboard", v))
 }

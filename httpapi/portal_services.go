@@ -51,14 +51,20 @@ func (s *server) renderAccountService(w http.ResponseWriter, r *http.Request, sv
 	}
 	ab := panels.AbilitiesOf(panels.Type(svc.PanelType))
 	live := svc.Status == billing.ServiceActive
+	canLogin := ab.Login && (live || svc.Status == billing.ServiceSuspended)
 	p := s.page(r, svc.ProductName, web.AccountService{
 		Service: serviceRow(svc), IPv6: svc.IPv6, Timeline: timeline,
-		CanPower: ab.Power && live, CanResetPassword: ab.ResetPassword && live, CanLogin: ab.Login && (live || svc.Status == billing.ServiceSuspended),
+		CanPower: ab.Power && live, CanResetPassword: ab.ResetPassword && live, CanLogin: canLogin,
 		NewPassword: newPassword,
 	})
 	p.Error = errMsg
 	if n := r.URL.Query().Get("done"); n != "" {
 		p.Flash = "Done: " + n + "."
+	}
+	if canLogin {
+		// "Open control panel" answers with a redirect to the panel's single sign-on link,
+		// which every panel serves on its configured URL's origin.
+		allowFormRedirects(w, []string{urlOrigin(svc.PanelBaseURL)})
 	}
 	s.render(w, r, status, "account_service", p)
 }

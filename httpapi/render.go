@@ -63,6 +63,16 @@ func theme(r *http.Request) string {
 	return "light"
 }
 
+// formsGoToGateway reports whether the page has a form whose answer redirects to a gateway's
+// hosted page: placing an order, paying an invoice, adding a card.
+func formsGoToGateway(page string) bool {
+	switch page {
+	case "order_review", "account_invoice_pay", "account_payment_methods":
+		return true
+	}
+	return false
+}
+
 // render writes a page with the given status. Rendering happens into a buffer first so a
 // template error becomes a clean 500 rather than half a page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, p web.Page) {
@@ -76,6 +86,9 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		// Error pages never set the CSRF cookie: a 404 for an icon the browser fetches while
 		// it loads a form would otherwise replace the secret of that form's token.
 		s.issueCSRFCookie(w, r)
+	}
+	if formsGoToGateway(name) {
+		allowFormRedirects(w, s.hostedOrigins)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -115,6 +115,9 @@ type Deps struct {
 type server struct {
 	Deps
 	metrics *httpMetrics
+	// hostedOrigins are the origins of the gateways' hosted pages, which the forms that start a
+	// payment or save a card redirect to (see allowFormRedirects).
+	hostedOrigins []string
 
 	dummyOnce sync.Once
 	dummy     string
@@ -137,7 +140,7 @@ func New(d Deps) http.Handler {
 	if d.Payments == nil {
 		d.Payments = &payments.Service{Store: d.Store, Gateways: d.Gateways, Workflows: d.Workflows, Log: d.Log}
 	}
-	s := &server{Deps: d, metrics: newHTTPMetrics(d.Registry)}
+	s := &server{Deps: d, metrics: newHTTPMetrics(d.Registry), hostedOrigins: d.Gateways.HostedOrigins()}
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.realClient, s.recoverer, s.observe, securityHeaders)
@@ -178,9 +181,10 @@ func New(d Deps) http.Handler {
 		r.Post("/theme", s.setTheme)
 		r.Post("/impersonation/exit", s.exitImpersonation)
 		r.Get("/order", s.orderCatalog)
-		r.With(s.requireUser).Get("/order/{id}", s.orderForm)
-		r.With(s.requireUser, s.limitImpersonatedWrites).Post("/order/{id}/review", s.orderReview)
-		r.With(s.requireUser, s.auditImpersonatedWrites, s.limitImpersonatedWrites).Post("/order/{id}/place", s.orderPlace)
+		r.With(s.requireUser).Get("/verify/needed", s.verifyNeeded)
+		r.With(s.requireUser, s.requireVerified).Get("/order/{id}", s.orderForm)
+		r.With(s.requireUser, s.limitImpersonatedWrites, s.requireVerified).Post("/order/{id}/review", s.orderReview)
+		r.With(s.requireUser, s.auditImpersonatedWrites, s.limitImpersonatedWrites, s.requireVerified).Post("/order/{id}/place", s.orderPlace)
 
 		r.Route("/account", func(r chi.Router) {
 			r.Use(s.requireUser, s.auditImpersonatedWrites, s.limitImpersonatedWrites)
@@ -195,11 +199,11 @@ func New(d Deps) http.Handler {
 			r.Get("/invoices", s.accountInvoices)
 			r.Get("/invoices/{id}", s.accountInvoice)
 			r.Get("/invoices/{id}/pdf", s.accountInvoicePDF)
-			r.Get("/invoices/{id}/pay", s.invoicePayForm)
+			r.With(s.requireVerified).Get("/invoices/{id}/pay", s.invoicePayForm)
 			r.Get("/credit-notes", s.accountCreditNotes)
 			r.Get("/credit-notes/{id}", s.accountCreditNote)
 			r.Get("/credit-notes/{id}/pdf", s.accountCreditNotePDF)
-			r.Post("/invoices/{id}/pay", s.invoicePay)
+			r.With(s.requireVerified).Post("/invoices/{id}/pay", s.invoicePay)
 			r.Get("/subscriptions", s.accountSubscriptions)
 			r.Get("/subscriptions/{id}", s.accountSubscription)
 			r.Get("/subscriptions/{id}/change", s.planChangePreview)
@@ -280,6 +284,7 @@ func New(d Deps) http.Handler {
 		if d.Sink != nil {
 			r.Get("/dev/mail", s.devMail)
 			r.Get("/dev/mail/{id}", s.devMailMessage)
+			r.Get("/dev/mail/{id}/attachments/{n}", s.devMailAttachment)
 		}
 	})
 	return r

@@ -106,6 +106,14 @@ func (s *server) withLiveNextInvoices(ctx context.Context, subs []store.Subscrip
 	wg.Wait()
 }
 
+// subscriptionWithNext is one subscription's row with its next invoice as its workflow prices it
+// (discounts and tax included). The portal and the admin show this one figure.
+func (s *server) subscriptionWithNext(ctx context.Context, sub store.Subscription) web.SubscriptionRow {
+	row := []web.SubscriptionRow{subscriptionRow(sub)}
+	s.withLiveNextInvoices(ctx, []store.Subscription{sub}, row)
+	return row[0]
+}
+
 // subscriptionRows lists a customer's subscriptions with their next invoices.
 func (s *server) subscriptionRows(ctx context.Context, customerID int64) ([]web.SubscriptionRow, error) {
 	subs, err := s.Store.Subscriptions(ctx, store.SubscriptionFilter{CustomerID: customerID, Limit: 200})
@@ -177,9 +185,7 @@ func subscriptionNotice(code string) string {
 // subscriptionPage is the detail page: figures, invoices, timeline, schedule and the forms.
 func (s *server) subscriptionPage(r *http.Request, sub store.Subscription) (web.Page, error) {
 	ctx := r.Context()
-	row := []web.SubscriptionRow{subscriptionRow(sub)}
-	s.withLiveNextInvoices(ctx, []store.Subscription{sub}, row)
-	v := web.AccountSubscription{Subscription: row[0], CancelReason: sub.CancelReason, ServiceStatus: billing.ServiceStatus(sub.ServiceStatus.String),
+	v := web.AccountSubscription{Subscription: s.subscriptionWithNext(ctx, sub), CancelReason: sub.CancelReason, ServiceStatus: billing.ServiceStatus(sub.ServiceStatus.String),
 		AlreadyCancelsAtPeriodEnd: sub.CancelAtPeriodEnd && running(sub)}
 	if sub.PeriodStart.Valid && sub.PeriodEnd.Valid {
 		v.PeriodStart, v.PeriodEnd = sub.PeriodStart.Time, sub.PeriodEnd.Time

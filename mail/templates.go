@@ -73,6 +73,12 @@ func ServiceReady(to, name, link string, a ServiceAccess) Message {
 	return render("service_ready", to, view{Subject: "Your " + a.Product + " is ready", Name: name, Link: link, Service: a})
 }
 
+// ServiceTerminated tells the customer their service was terminated and its data removed, with
+// a link to its record in the portal. Only Product and Hostname of a are used.
+func ServiceTerminated(to, name, link string, a ServiceAccess) Message {
+	return render("service_terminated", to, view{Subject: "Your " + a.Product + " has been terminated", Name: name, Link: link, Service: a})
+}
+
 // Verification asks a new customer to confirm their address by opening link.
 func Verification(to, name, link string) Message {
 	return render("verification", to, view{Subject: "Confirm your email address", Name: name, Link: link})

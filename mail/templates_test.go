@@ -146,3 +146,20 @@ func TestInvoiceMailsAttachThePDFAndSayWhy(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceTerminatedNamesTheServiceAndEscapesIt(t *testing.T) {
+	m := ServiceTerminated("c@example.com", "Cara", "https://billing.example.com/account/services/7", ServiceAccess{
+		Product: "VPS 2 GB", Hostname: "web<1>.example.com",
+	})
+	if m.Subject != "Your VPS 2 GB has been terminated" {
+		t.Fatalf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"VPS 2 GB", "web<1>.example.com", "terminated", "https://billing.example.com/account/services/7"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.HTML, "web<1>") || !strings.Contains(m.HTML, "web&lt;1&gt;") {
+		t.Error("HTML body does not escape the hostname")
+	}
+}

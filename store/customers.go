@@ -341,7 +341,7 @@ func (s *Store) EditCustomerNote(ctx context.Context, customerID, noteID int64, 
 
 // PinCustomerNote pins or unpins a note; a note of another customer is ErrNotFound.
 func (s *Store) PinCustomerNote(ctx context.Context, customerID, noteID int64, pinned bool) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE customer_notes SET pinned = $3, updated_at = now() WHERE id = $2 AND customer_id = $1`,
+	res, err := s.db.ExecContext(ctx, `UPDATE customer_notes SET pinned = $3 WHERE id = $2 AND customer_id = $1`,
 		customerID, noteID, pinned)
 	if err != nil {
 		return fmt.Errorf("pin note %d of customer %d: %w", noteID, customerID, err)

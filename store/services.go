@@ -35,13 +35,14 @@ type Service struct {
 	ProductName   string `db:"product_name"`
 	PanelName     string `db:"panel_name"`
 	PanelType     string `db:"panel_type"`
+	PanelBaseURL  string `db:"panel_base_url"` // the panel's configured URL; its single sign-on links share its origin
 }
 
 const serviceSelect = `
 	SELECT s.id, s.customer_id, s.product_id, s.panel_server_id, s.status, s.hostname, s.panel_service_id,
 	       s.panel_extra, s.ipv4, s.ipv6, s.password_sealed, s.attention, s.created_by, s.created_at, s.updated_at, s.archived_at,
 	       u.email AS customer_email, u.name AS customer_name, p.name AS product_name,
-	       ps.name AS panel_name, ps.type AS panel_type
+	       ps.name AS panel_name, ps.type AS panel_type, ps.base_url AS panel_base_url
 	FROM services s
 	JOIN users u ON u.id = s.customer_id
 	JOIN products p ON p.id = s.product_id

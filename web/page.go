@@ -82,6 +82,8 @@ type AccountDashboard struct {
 	Services        []ServiceRow // the customer's services for the Services card; empty shows its empty state
 	// Subscriptions are the customer's subscriptions with their next due date and amount.
 	Subscriptions []SubscriptionRow
+	// Invoices are the customer's latest invoices for the Invoices card; empty shows its empty state.
+	Invoices []InvoiceRow
 }
 
 // Profile is the view of "account_profile"; the form values come from Page.Form.
@@ -147,6 +149,17 @@ type MailMessage struct {
 	MailSummary
 	Text string
 	HTML string
+	// Attachments are the message's attachments (a receipt's PDF), each downloadable at
+	// /dev/mail/{ID}/attachments/{Index}.
+	Attachments []MailAttachment
+}
+
+// MailAttachment is one attachment of a caught message.
+type MailAttachment struct {
+	Index       int
+	Name        string
+	ContentType string
+	Size        string // "12.3 kB"
 }
 
 // ErrorPage is the view of "error", used for 403, 404, 429 and 500 responses.

@@ -32,6 +32,7 @@ var pages = map[string]pageSpec{
 	"register":            {layout: "marketing"},
 	"verify_sent":         {layout: "marketing"},
 	"verify_result":       {layout: "marketing", view: viewOf[VerifyResult]()},
+	"verify_needed":       {layout: "portal"},
 	"forgot":              {layout: "marketing"},
 	"reset":               {layout: "marketing"},
 	"error":               {layout: "marketing", view: viewOf[ErrorPage]()},

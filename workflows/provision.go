@@ -22,16 +22,17 @@ const (
 	// QueryProvisionState returns ProvisionState.
 	QueryProvisionState = "provision-state"
 
-	ActivityProvisionSetStatus       = "ProvisionSetStatus"
-	ActivityProvisionEnsureAccount   = "ProvisionEnsureAccount"
-	ActivityProvisionCreate          = "ProvisionCreate"
-	ActivityProvisionAwaitReady      = "ProvisionAwaitReady"
-	ActivityProvisionNotifyReady     = "ProvisionNotifyReady"
-	ActivityProvisionSuspend         = "ProvisionSuspend"
-	ActivityProvisionUnsuspend       = "ProvisionUnsuspend"
-	ActivityProvisionTerminate       = "ProvisionTerminate"
-	ActivityProvisionChangePackage   = "ProvisionChangePackage"
-	ActivityProvisionMarkProvisioned = "ProvisionMarkProvisioned"
+	ActivityProvisionSetStatus        = "ProvisionSetStatus"
+	ActivityProvisionEnsureAccount    = "ProvisionEnsureAccount"
+	ActivityProvisionCreate           = "ProvisionCreate"
+	ActivityProvisionAwaitReady       = "ProvisionAwaitReady"
+	ActivityProvisionNotifyReady      = "ProvisionNotifyReady"
+	ActivityProvisionNotifyTerminated = "ProvisionNotifyTerminated"
+	ActivityProvisionSuspend          = "ProvisionSuspend"
+	ActivityProvisionUnsuspend        = "ProvisionUnsuspend"
+	ActivityProvisionTerminate        = "ProvisionTerminate"
+	ActivityProvisionChangePackage    = "ProvisionChangePackage"
+	ActivityProvisionMarkProvisioned  = "ProvisionMarkProvisioned"
 
 	// PanelPermanentError is the application error type of a panel failure that retrying cannot
 	// fix (bad package id, no capacity, refused credentials).
@@ -402,10 +403,19 @@ func (p *provisioner) run(ctx workflow.Context, op ProvisionOp) error {
 		if err := p.panelStep(ctx, "terminate", ActivityProvisionTerminate, in); err != nil {
 			return err
 		}
-		return p.setStatus(ctx, billing.ServiceTerminated, "terminated: "+op.Reason)
+		if err := p.setStatus(ctx, billing.ServiceTerminated, "terminated: "+op.Reason); err != nil {
+			return err
+		}
+		if workflow.GetVersion(ctx, versionTerminationMail, workflow.DefaultVersion, 1) == 1 {
+			p.notifyTerminated(ctx, in)
+		}
 	}
 	return nil
 }
+
+// versionTerminationMail marks runs that mail the customer when their service is terminated;
+// runs recorded before it replay without the mail.
+const versionTerminationMail = "termination-mail"
 
 // awaitOps marks the service as needing attention and waits for an ops decision.
 func (p *provisioner) awaitOps(ctx workflow.Context, op ProvisionOp, cause error) Resolution {
@@ -479,6 +489,15 @@ func (p *provisioner) notifyReady(ctx workflow.Context, in OpInput) {
 	err := workflow.ExecuteActivity(dbActivity(ctx, "mail service ready"), ActivityProvisionNotifyReady, in).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("Service ready mail not sent", "ServiceID", p.serviceID, "Error", err)
+	}
+}
+
+// notifyTerminated tells the customer their service is gone; like the ready mail, a failure to
+// mail does not undo the termination.
+func (p *provisioner) notifyTerminated(ctx workflow.Context, in OpInput) {
+	err := workflow.ExecuteActivity(dbActivity(ctx, "mail service terminated"), ActivityProvisionNotifyTerminated, in).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("Service terminated mail not sent", "ServiceID", p.serviceID, "Error", err)
 	}
 }
 

@@ -73,9 +73,7 @@ type subscriber struct {
 }
 
 // ended reports whether the subscription is over (cancelled now or terminated).
-func (s *subscriber) ended() bool {
-	return s.st.Status == billing.SubscriptionCancelled || s.st.Status == billing.SubscriptionTerminated
-}
+func (s *subscriber) ended() bool { return s.st.Ended() }
 
 func newSubscriber(ctx workflow.Context, in SubscriptionInput) (*subscriber, error) {
 	if in.SubscriptionID <= 0 {

@@ -156,6 +156,25 @@ type SubscriptionState struct {
 	Seq int
 }
 
+// Ended reports whether the subscription is over (cancelled now or terminated by dunning):
+// no staff action applies to it any more.
+func (st SubscriptionState) Ended() bool {
+	return st.Status == billing.SubscriptionCancelled || st.Status == billing.SubscriptionTerminated
+}
+
+// CanSuspend reports whether staff may suspend the subscription: it is active or past due and
+// not suspended yet.
+func (st SubscriptionState) CanSuspend() bool {
+	return !st.Suspended && (st.Status == billing.SubscriptionActive || st.Status == billing.SubscriptionPastDue)
+}
+
+// CanUnsuspend reports whether staff may lift a suspension: it is suspended and has not ended
+// (a terminated subscription keeps its suspended flag, but its service is gone).
+func (st SubscriptionState) CanUnsuspend() bool { return st.Suspended && !st.Ended() }
+
+// CanRetryPayment reports whether there is an open invoice to charge on a subscription that runs.
+func (st SubscriptionState) CanRetryPayment() bool { return st.OpenInvoiceID != 0 && !st.Ended() }
+
 // TimelineEntry is one step of a subscription's life.
 type TimelineEntry struct {
 	At      time.Time

@@ -188,7 +188,7 @@ func (s *subscriber) validateSuspend(a StaffAction) error {
 	if err := CheckText("the reason", a.Reason); err != nil {
 		return err
 	}
-	if s.st.Suspended || (s.st.Status != billing.SubscriptionActive && s.st.Status != billing.SubscriptionPastDue) {
+	if !s.st.CanSuspend() {
 		return fmt.Errorf("cannot suspend a %s subscription", s.st.Status)
 	}
 	return nil
@@ -203,7 +203,10 @@ func (s *subscriber) validateUnsuspend(a StaffAction) error {
 	if err := CheckText("the reason", a.Reason); err != nil {
 		return err
 	}
-	if !s.st.Suspended {
+	if s.st.Ended() {
+		return fmt.Errorf("the subscription is %s", s.st.Status)
+	}
+	if !s.st.CanUnsuspend() {
 		return fmt.Errorf("the subscription is not suspended (it is %s)", s.st.Status)
 	}
 	return nil
@@ -215,7 +218,7 @@ func (s *subscriber) unsuspendByStaff(ctx workflow.Context, a StaffAction) (Subs
 }
 
 func (s *subscriber) validateRetry(a StaffAction) error {
-	if s.st.OpenInvoiceID == 0 {
+	if !s.st.CanRetryPayment() {
 		return errors.New("there is no open invoice to charge")
 	}
 	if s.retrying {

@@ -133,3 +133,22 @@ func (g *Gateway) DetachPaymentMethod(_ context.Context, paymentMethodRef string
 func invalid(msg string) error {
 	return &gateways.Error{Gateway: Name, Kind: gateways.ErrInvalidRequest, Message: msg}
 }
+
+// Where buyers approve orders: PayPal's approve links point at www.paypal.com for live apps and
+// www.sandbox.paypal.com for sandbox apps.
+const (
+	LiveApproveOrigin    = "https://www.paypal.com"
+	SandboxApproveOrigin = "https://www.sandbox.paypal.com"
+)
+
+// HostedOrigins names the origin of the approve page the site's forms redirect to: PayPal's own
+// for the live and sandbox APIs, else the API's origin (a paypal/sim server serves both).
+func (g *Gateway) HostedOrigins() []string {
+	switch g.apiBase {
+	case LiveAPIBase:
+		return []string{LiveApproveOrigin}
+	case SandboxAPIBase:
+		return []string{SandboxApproveOrigin}
+	}
+	return []string{gateways.Origin(g.apiBase)}
+}

@@ -219,3 +219,6 @@ func temporary(code string, status int, doing string, err error) error {
 	ge := &gateways.Error{Gateway: Name, Kind: gateways.ErrTemporary, Code: code, HTTPStatus: status}
 	return fmt.Errorf("%s: %w: %w", doing, ge, err)
 }
+
+// HostedOrigins names the origin of the hosting sandbox's test-card pages.
+func (c *Client) HostedOrigins() []string { return []string{gateways.Origin(c.api)} }

@@ -59,8 +59,17 @@ func (s *Sandbox) DetachPaymentMethod(_ context.Context, paymentMethodRef string
 }
 
 // saveCardLocked attaches a card paid with on the hosted page to the customer and makes it the
-// default, since the customer just chose it to pay. The caller holds s.mu.
+// default, since the customer just chose it to pay. A card the customer already has saved (same
+// number and expiry, what Stripe calls its fingerprint) is not saved a second time: the saved
+// method becomes the default, so the customer's list never shows one card twice. The caller
+// holds s.mu.
 func (s *Sandbox) saveCardLocked(cus *customer, c enteredCard) {
+	for _, ref := range cus.methods {
+		if m := s.methods[ref]; m.card == c.card && m.expMonth == c.expMonth && m.expYear == c.expYear {
+			cus.defaultRef = ref
+			return
+		}
+	}
 	m := &method{ref: newID("pm"), customerRef: cus.ref, card: c.card, expMonth: c.expMonth, expYear: c.expYear}
 	s.methods[m.ref] = m
 	cus.methods = append(cus.methods, m.ref)

@@ -258,3 +258,7 @@ func validAmount(m billing.Money) error {
 func invalid(msg string) error {
 	return &gateways.Error{Gateway: Name, Kind: gateways.ErrInvalidRequest, Code: "invalid_request", Message: msg}
 }
+
+// HostedOrigins names the origin of the test-card pages: the site hosting the sandbox, which
+// may be reached under another name than the one a visitor typed (localhost, 127.0.0.1).
+func (s *Sandbox) HostedOrigins() []string { return []string{gateways.Origin(s.baseURL)} }

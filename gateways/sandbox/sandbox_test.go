@@ -596,3 +596,37 @@ func TestSetupSavesACardWithoutChargingAndMakesItTheDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestTheSameCardSavedAgainIsListedOnce: a customer who pays or saves with a card they already
+// saved keeps one saved method for it, which becomes the default again.
+func TestTheSameCardSavedAgainIsListedOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cus, first := e.saveCard(cardSucceeds)
+	co, err := e.sb.StartSetup(ctx, gateways.SetupRequest{CustomerRef: cus, Currency: "USD", SuccessURL: "https://shop.test/ok", IdempotencyKey: "setup-other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := e.payWith(co.URL, "4000000000000341"); status != http.StatusSeeOther {
+		t.Fatalf("saving another card: %d", status)
+	}
+	co, err = e.sb.StartSetup(ctx, gateways.SetupRequest{CustomerRef: cus, Currency: "USD", SuccessURL: "https://shop.test/ok", IdempotencyKey: "setup-same"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := e.payWith(co.URL, cardSucceeds); status != http.StatusSeeOther {
+		t.Fatalf("saving the first card again: %d", status)
+	}
+	methods, err := e.sb.PaymentMethods(ctx, cus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(methods) != 2 {
+		t.Fatalf("saved methods %+v, want the two different cards once each", methods)
+	}
+	for _, m := range methods {
+		if m.Default != (m.Ref == first) {
+			t.Fatalf("saved methods %+v, want the card saved again (%s) to be the default", methods, first)
+		}
+	}
+}

@@ -400,3 +400,9 @@ func mapError(op string, err error) error {
 	}
 	return ge
 }
+
+// CheckoutOrigin is where Stripe serves its hosted Checkout pages, in both payment and setup mode.
+const CheckoutOrigin = "https://checkout.stripe.com"
+
+// HostedOrigins names Stripe Checkout's origin, which the site's forms redirect to.
+func (g *Gateway) HostedOrigins() []string { return []string{CheckoutOrigin} }
