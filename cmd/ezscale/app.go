@@ -236,7 +236,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	p.log.Info("http server listening", "addr", ln.Addr().String(), "version", version)
+	p.log.Info("http server listening", "addr", ln.Addr().String(), "version", readBuildInfo().logValue())
 	return serveHTTP(ctx, p.log, ln, h)
 }
 
@@ -263,7 +263,7 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 		w.Stop()
 		return err
 	}
-	p.log.Info("worker polling", "task_queue", p.cfg.TaskQueue, "namespace", p.cfg.TemporalNamespace, "version", version)
+	p.log.Info("worker polling", "task_queue", p.cfg.TaskQueue, "namespace", p.cfg.TemporalNamespace, "version", readBuildInfo().logValue())
 	<-ctx.Done()
 	w.Stop()
 	return nil

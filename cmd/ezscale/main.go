@@ -16,9 +16,6 @@ import (
 	"github.com/ezscale/billing/seed"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 const usage = `ezscale: billing and automation for hosting companies
 
 Usage:
@@ -89,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "ops":
 		return runOps(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "ezscale", version)
+		fmt.Fprintln(stdout, readBuildInfo())
 		return nil
 	case "help", "--help", "-h":
 		printHelp(stdout)
