@@ -157,6 +157,18 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if err := devenv.WriteState(cfg.DataDir, devenv.State{
+		DatabaseURL: cfg.DatabaseURL, TemporalAddress: cfg.TemporalAddress, TemporalNamespace: cfg.TemporalNamespace,
+		TemporalUIURL: cfg.TemporalUIURL, SiteURL: "http://localhost:" + port, PID: os.Getpid(), StartedAt: started.UTC(),
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := devenv.RemoveState(cfg.DataDir, os.Getpid()); rerr != nil {
+			log.Warn("remove the dev state file", "err", rerr)
+		}
+	}()
 	printBanner(stdout, cfg, ln.Addr().String(), mailSink, sims, time.Since(started))
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -196,5 +208,6 @@ func printBanner(w io.Writer, cfg config.Config, addr string, mailSink *sink.Sin
 	for _, l := range seed.DemoLogins() {
 		fmt.Fprintf(w, "    %-8s  %s  /  %s\n", l.Role, l.Email, l.Password)
 	}
-	fmt.Fprintf(w, "\n  State in %s/ (logs in %s/log). Press Ctrl-C to stop.\n\n", cfg.DataDir, cfg.DataDir)
+	fmt.Fprintf(w, "\n  State in %s/ (logs in %s/log). Press Ctrl-C to stop.\n", cfg.DataDir, cfg.DataDir)
+	fmt.Fprintf(w, "  ezscale ops, migrate, seed and analytics run beside this stack use %s\n\n", devenv.StatePath(cfg.DataDir))
 }

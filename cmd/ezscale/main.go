@@ -68,6 +68,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "migrate", "seed", "analytics", "ops":
+		// Beside a running `ezscale dev`, these reach its database and Temporal server.
+		getenv = withDevState(getenv, stderr)
+	}
+	switch cmd {
 	case "dev":
 		return runDev(ctx, getenv, stdout, stderr)
 	case "serve":
