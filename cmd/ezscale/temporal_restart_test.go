@@ -77,8 +77,8 @@ func TestTemporalServerRestartMidProvisioningCompletesEveryOrder(t *testing.T) {
 	if n := sim.ServiceCount(); n != len(ids) {
 		t.Errorf("servers on the panel: %d, want %d", n, len(ids))
 	}
-	if w.cmd.ProcessState != nil {
-		t.Errorf("ezscale worker exited while Temporal was away: %v", w.cmd.ProcessState)
+	if !alive(w.cmd.Process.Pid) {
+		t.Errorf("ezscale worker (pid %d) exited while Temporal was away", w.cmd.Process.Pid)
 	}
 }
 
