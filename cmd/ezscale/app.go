@@ -236,7 +236,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	p.log.Info("http server listening", "addr", ln.Addr().String(), "version", version)
+	p.log.Info("http server listening", "addr", ln.Addr().String(), "version", readBuildInfo().logValue())
 	return serveHTTP(ctx, p.log, ln, h)
 }
 
@@ -251,22 +251,35 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	w := newWorker(p.cfg, p.client, p.store, p.mail, p.prov, pay)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
 	if err := ensureAnalyticsSchedule(ctx, p.client, p.cfg.TaskQueue); err != nil {
-		w.Stop()
 		return err
 	}
 	if err := ensureReconcileSchedule(ctx, p.client, p.cfg.TaskQueue); err != nil {
-		w.Stop()
 		return err
 	}
-	p.log.Info("worker polling", "task_queue", p.cfg.TaskQueue, "namespace", p.cfg.TemporalNamespace, "version", version)
-	<-ctx.Done()
-	w.Stop()
-	return nil
+	p.log.Info("worker polling", "task_queue", p.cfg.TaskQueue, "namespace", p.cfg.TemporalNamespace, "version", readBuildInfo().logValue())
+	return keepWorkerRunning(ctx, p.log, func() worker.Worker { return newWorker(p.cfg, p.client, p.store, p.mail, p.prov, pay) })
+}
+
+// keepWorkerRunning runs a worker until ctx ends. The SDK stops a worker for good on errors it
+// deems fatal (a namespace or task queue it cannot find for two minutes, as while a restarted
+// Temporal server comes back); a new worker is then started after a pause instead of leaving
+// the process up with nothing polling.
+func keepWorkerRunning(ctx context.Context, log *slog.Logger, newW func() worker.Worker) error {
+	stop := make(chan any)
+	go func() { <-ctx.Done(); close(stop) }()
+	for {
+		err := newW().Run(stop)
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Error("Temporal worker stopped; starting a new one", "err", err, "retry_in", 5*time.Second)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

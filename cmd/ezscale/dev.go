@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
+	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ezscale/billing/config"
@@ -61,12 +64,13 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	}
 	cfg.DatabaseURL = dsn
 
+	var temporalServer *supervisedTemporal
 	if cfg.TemporalAddress == "" {
 		cli, err := devenv.EnsureTemporalCLI(ctx, log, cfg.BinDir)
 		if err != nil {
 			return err
 		}
-		tp, err := devenv.StartTemporal(ctx, log, devenv.TemporalOptions{
+		temporalServer, err = startSupervisedTemporal(ctx, log, devenv.TemporalOptions{
 			CLIPath: cli, DBFile: filepath.Join(cfg.DataDir, "temporal.db"),
 			Port: cfg.DevTemporalPort, UIPort: cfg.DevTemporalUIPort,
 			Namespace: cfg.TemporalNamespace, SearchAttributes: workflows.SearchAttributeNames(),
@@ -75,7 +79,13 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		children = append(children, tp)
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if serr := temporalServer.stop(stopCtx); serr != nil {
+				log.Error("stop the Temporal dev server", "err", serr)
+			}
+		}()
 		cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(cfg.DevTemporalPort)
 		cfg.TemporalUIURL = "http://localhost:" + strconv.Itoa(cfg.DevTemporalUIPort)
 	}
@@ -137,11 +147,6 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		return err
 	}
 	defer pay.close()
-	w := newWorker(cfg, tc, s, mailer, prov, pay)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	defer w.Stop()
 	if err := ensureAnalyticsSchedule(ctx, tc, cfg.TaskQueue); err != nil {
 		return err
 	}
@@ -157,10 +162,30 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if err := devenv.WriteState(cfg.DataDir, devenv.State{
+		DatabaseURL: cfg.DatabaseURL, TemporalAddress: cfg.TemporalAddress, TemporalNamespace: cfg.TemporalNamespace,
+		TemporalUIURL: cfg.TemporalUIURL, SiteURL: "http://localhost:" + port, PID: os.Getpid(), StartedAt: started.UTC(),
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := devenv.RemoveState(cfg.DataDir, os.Getpid()); rerr != nil {
+			log.Warn("remove the dev state file", "err", rerr)
+		}
+	}()
 	printBanner(stdout, cfg, ln.Addr().String(), mailSink, sims, time.Since(started))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, log, ln, h) })
+	if temporalServer != nil {
+		// A Temporal server that dies is started again on its port with its state: the web
+		// server and the worker keep running and reconnect, and in-flight workflows carry on.
+		g.Go(func() error { temporalServer.supervise(gctx); return nil })
+	}
+	g.Go(func() error {
+		return keepWorkerRunning(gctx, log, func() worker.Worker { return newWorker(cfg, tc, s, mailer, prov, pay) })
+	})
 	for _, c := range children {
 		g.Go(func() error {
 			select {
@@ -196,5 +221,73 @@ func printBanner(w io.Writer, cfg config.Config, addr string, mailSink *sink.Sin
 	for _, l := range seed.DemoLogins() {
 		fmt.Fprintf(w, "    %-8s  %s  /  %s\n", l.Role, l.Email, l.Password)
 	}
-	fmt.Fprintf(w, "\n  State in %s/ (logs in %s/log). Press Ctrl-C to stop.\n\n", cfg.DataDir, cfg.DataDir)
+	fmt.Fprintf(w, "\n  State in %s/ (logs in %s/log). Press Ctrl-C to stop.\n", cfg.DataDir, cfg.DataDir)
+	fmt.Fprintf(w, "  ezscale ops, migrate, seed and analytics run beside this stack use %s\n\n", devenv.StatePath(cfg.DataDir))
+}
+
+// supervisedTemporal is dev mode's Temporal dev server, started again whenever it exits while
+// the stack runs.
+type supervisedTemporal struct {
+	log  *slog.Logger
+	opts devenv.TemporalOptions
+
+	mu   sync.Mutex
+	proc *devenv.Process
+	done bool // stop was called: no more restarts
+}
+
+func startSupervisedTemporal(ctx context.Context, log *slog.Logger, o devenv.TemporalOptions) (*supervisedTemporal, error) {
+	p, err := devenv.StartTemporal(ctx, log, o)
+	if err != nil {
+		return nil, err
+	}
+	return &supervisedTemporal{log: log, opts: o, proc: p}, nil
+}
+
+// supervise restarts the server each time it exits, until ctx ends. Restart attempts back off
+// from 1 s to 30 s while the server cannot start (its port still held, for instance).
+func (s *supervisedTemporal) supervise(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		p := s.proc
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.Done():
+		}
+		s.log.Warn("the Temporal dev server exited; starting it again", "pid", p.Pid(), "err", p.Wait())
+		for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			np, err := devenv.StartTemporal(ctx, s.log, s.opts)
+			s.mu.Lock()
+			if err == nil && s.done {
+				s.mu.Unlock()
+				_ = np.Stop(context.WithoutCancel(ctx))
+				return
+			}
+			if err == nil {
+				s.proc = np
+			}
+			s.mu.Unlock()
+			if err == nil {
+				s.log.Info("the Temporal dev server is back", "pid", np.Pid())
+				break
+			}
+			s.log.Warn("start the Temporal dev server again", "err", err, "retry_in", min(2*delay, 30*time.Second))
+		}
+	}
+}
+
+// stop stops the current server and any restart still to come.
+func (s *supervisedTemporal) stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.done = true
+	p := s.proc
+	s.mu.Unlock()
+	return p.Stop(ctx)
 }

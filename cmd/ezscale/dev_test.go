@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ezscale/billing/devenv"
 	"github.com/ezscale/billing/store/storetest"
 	"github.com/ezscale/billing/testenv/repo"
 )
@@ -160,13 +161,14 @@ func TestDevStartsReadyStopsCleanlyAndRestartsFromVar(t *testing.T) {
 	work := t.TempDir()
 	httpPort := freePort(t)
 	site := "http://127.0.0.1:" + strconv.Itoa(httpPort)
+	temporalPort := strconv.Itoa(freePort(t))
 	env := append(os.Environ(),
 		"DATABASE_URL="+dsn,
 		"DATA_DIR="+filepath.Join(work, "var"),
 		"BIN_DIR="+filepath.Dir(cli),
 		"HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
 		"BASE_URL="+site,
-		"TEMPORAL_DEV_PORT="+strconv.Itoa(freePort(t)),
+		"TEMPORAL_DEV_PORT="+temporalPort,
 		"TEMPORAL_UI_PORT="+strconv.Itoa(freePort(t)),
 		"LOG_LEVEL=warn",
 	)
@@ -187,6 +189,17 @@ func TestDevStartsReadyStopsCleanlyAndRestartsFromVar(t *testing.T) {
 		}
 		res.Body.Close()
 	}
+	// The other commands find this stack through its state file.
+	state, err := devenv.ReadState(filepath.Join(work, "var"))
+	if err != nil {
+		t.Fatalf("dev state file: %v", err)
+	}
+	if fi, err := os.Stat(devenv.StatePath(filepath.Join(work, "var"))); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("dev state file mode: %v %v, want 0600", fi.Mode(), err)
+	}
+	if state.DatabaseURL != dsn || state.TemporalAddress != "127.0.0.1:"+temporalPort || state.TemporalNamespace != "ezscale" || state.PID != first.cmd.Process.Pid {
+		t.Errorf("dev state file %+v; want database %s, Temporal 127.0.0.1:%s, namespace ezscale, pid %d", state, dsn, temporalPort, first.cmd.Process.Pid)
+	}
 	kids := descendants(first.cmd.Process.Pid)
 	if len(kids) == 0 {
 		t.Fatal("ezscale dev runs no child process: the Temporal dev server should be one")
@@ -201,6 +214,9 @@ func TestDevStartsReadyStopsCleanlyAndRestartsFromVar(t *testing.T) {
 			t.Errorf("child process %d survived Ctrl-C", k)
 			_ = syscall.Kill(k, syscall.SIGKILL)
 		}
+	}
+	if _, err := os.Stat(devenv.StatePath(filepath.Join(work, "var"))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dev state file after Ctrl-C: %v; want it removed", err)
 	}
 	if _, err := os.Stat(filepath.Join(work, "var", "temporal.db")); err != nil {
 		t.Fatalf("Temporal state file not kept under var/: %v", err)

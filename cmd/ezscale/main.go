@@ -16,9 +16,6 @@ import (
 	"github.com/ezscale/billing/seed"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 const usage = `ezscale: billing and automation for hosting companies
 
 Usage:
@@ -71,6 +68,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "migrate", "seed", "analytics", "ops":
+		// Beside a running `ezscale dev`, these reach its database and Temporal server.
+		getenv = withDevState(getenv, stderr)
+	}
+	switch cmd {
 	case "dev":
 		return runDev(ctx, getenv, stdout, stderr)
 	case "serve":
@@ -89,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "ops":
 		return runOps(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "ezscale", version)
+		fmt.Fprintln(stdout, readBuildInfo())
 		return nil
 	case "help", "--help", "-h":
 		printHelp(stdout)
