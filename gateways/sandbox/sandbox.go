@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/devenv/simstore"
 	"github.com/ezscale/billing/gateways"
 )
 
@@ -74,6 +75,7 @@ type Sandbox struct {
 	notify   func(gateways.Event)
 	delivery *delivery // nil without a WebhookURL
 	pages    *template.Template
+	keep     *simstore.Keeper // nil: state lives in memory only (New)
 
 	mu                sync.Mutex
 	declineOffSession bool                 // set by DeclineOffSession
@@ -90,6 +92,7 @@ type Sandbox struct {
 	chargeByKey       map[string]*chargeOutcome
 	chargesPerKey     map[string]int
 	refundByKey       map[string]refundOutcome
+	pending           []gateways.Event // events whose webhook delivery has not succeeded yet
 }
 
 var _ gateways.Gateway = (*Sandbox)(nil)
@@ -167,7 +170,7 @@ func New(o Options) *Sandbox {
 		refundByKey:   map[string]refundOutcome{},
 	}
 	if o.WebhookURL != "" {
-		s.delivery = newDelivery(o, s.signer)
+		s.delivery = newDelivery(o, s.signer, s.delivered)
 	}
 	return s
 }
@@ -189,7 +192,7 @@ func (s *Sandbox) EnsureCustomer(_ context.Context, c gateways.Customer) (string
 		return "", invalid("ensure customer: our customer id is required")
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if ref, ok := s.customerByID[c.ID]; ok {
 		return ref, nil
 	}
@@ -207,9 +210,12 @@ func (s *Sandbox) emit(events ...gateways.Event) {
 			s.notify(e)
 		}
 		s.mu.Lock()
-		drop := s.dropWebhooks
-		s.mu.Unlock()
-		if s.delivery != nil && !drop {
+		queue := s.delivery != nil && !s.dropWebhooks
+		if queue {
+			s.queueLocked(e) // kept until delivered, so a restart resumes the delivery
+		}
+		s.unlock()
+		if queue {
 			s.delivery.send(e)
 		}
 	}
