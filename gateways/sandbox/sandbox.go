@@ -2,8 +2,10 @@
 // page served by Handler, saved cards for off-session renewals, refunds and HMAC-signed events,
 // all without an external account.
 //
-// State lives in memory behind one mutex, so it is safe for concurrent use and a dev server
-// restart forgets every customer, card, session and charge. One process hosts the Sandbox and
+// State lives in memory behind one mutex, so it is safe for concurrent use. New keeps it in
+// memory only; Open also saves it to a simstore.Store after every change and starts from what
+// was saved, so a dev server restart keeps every customer, card, session, charge and pending
+// webhook delivery. One process hosts the Sandbox and
 // its Handler; other processes (a separate Temporal worker, a crash test) reach that one state
 // through Client, which calls the JSON API under /sandbox/api/v1/ the way the app would call
 // Stripe, and receive its events as signed webhooks posted to Options.WebhookURL.
