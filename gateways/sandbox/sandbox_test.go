@@ -39,9 +39,9 @@ type env struct {
 
 	mu      sync.Mutex
 	handler http.Handler // sb's, swapped by restart
-	now    time.Time
-	events []gateways.Event
-	bodies []string // every page rendered, to check no card number comes back
+	now     time.Time
+	events  []gateways.Event
+	bodies  []string // every page rendered, to check no card number comes back
 }
 
 // newEnv starts the sandbox with the API key testAPIKey; opts adjust its Options further.
