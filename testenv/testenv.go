@@ -254,7 +254,7 @@ func NewStack(t testing.TB, o Options) *Stack {
 	if o.BuildDelay == 0 {
 		o.BuildDelay = 300 * time.Millisecond
 	}
-	st.Panels, err = devpanels.Start(devpanels.Options{BuildDelay: o.BuildDelay})
+	st.Panels, err = devpanels.Start(context.Background(), devpanels.Options{BuildDelay: o.BuildDelay})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -223,7 +223,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		return err
 	}
 	defer closeAll()
-	pay, err := newPayments(p.log, p.cfg, true)
+	pay, err := newPayments(context.Background(), p.log, p.cfg, true, nil)
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 		return err
 	}
 	defer closeAll()
-	pay, err := newPayments(p.log, p.cfg, false)
+	pay, err := newPayments(context.Background(), p.log, p.cfg, false, nil)
 	if err != nil {
 		return err
 	}

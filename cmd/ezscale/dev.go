@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ezscale/billing/devenv/simstore"
 	"io"
 	"log/slog"
 	"net"
@@ -128,7 +129,14 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	sims, err := devpanels.Start(devpanels.Options{})
+	// The simulators and the sandbox keep their fake world in the dev database (schema devsim),
+	// so a restart continues where the last run stopped.
+	simState, err := simstore.Open(ctx, cfg.DatabaseURL, simstore.DefaultSchema)
+	if err != nil {
+		return err
+	}
+	defer simState.Close()
+	sims, err := devpanels.Start(ctx, devpanels.Options{State: simState, Log: log.With("component", "simulators")})
 	if err != nil {
 		return err
 	}
@@ -142,7 +150,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		return err
 	}
 	defer tc.Close()
-	pay, err := newPayments(log, cfg, true) // one process: the worker charges the sandbox it hosts
+	pay, err := newPayments(ctx, log, cfg, true, simState) // one process: the worker charges the sandbox it hosts
 	if err != nil {
 		return err
 	}

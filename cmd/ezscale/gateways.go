@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"github.com/ezscale/billing/devenv/simstore"
 	"log/slog"
 	"net/http"
 
@@ -42,13 +44,19 @@ func (p payments) close() {
 }
 
 // newPayments builds the gateways of cfg; host says whether this process serves the web site.
-func newPayments(log *slog.Logger, cfg config.Config, host bool) (payments, error) {
+// state, when set, keeps the hosted sandbox's customers, cards, checkouts, charges and pending
+// webhooks between runs (dev mode).
+func newPayments(ctx context.Context, log *slog.Logger, cfg config.Config, host bool, state simstore.Store) (payments, error) {
 	g := cfg.Gateways
 	p := payments{registry: gateways.Registry{}}
 	if g.Sandbox {
 		if host {
-			p.sandbox = sandbox.New(sandbox.Options{BaseURL: cfg.BaseURL, Secret: g.SandboxSecret, APIKey: g.SandboxAPIKey,
-				WebhookURL: cfg.BaseURL + "/webhooks/sandbox", Logger: log.With("component", "sandbox")})
+			sb, err := sandbox.Open(ctx, sandbox.Options{BaseURL: cfg.BaseURL, Secret: g.SandboxSecret, APIKey: g.SandboxAPIKey,
+				WebhookURL: cfg.BaseURL + "/webhooks/sandbox", Logger: log.With("component", "sandbox")}, state)
+			if err != nil {
+				return payments{}, fmt.Errorf("open the sandbox gateway: %w", err)
+			}
+			p.sandbox = sb
 			p.registry[sandbox.Name] = p.sandbox
 		} else {
 			p.registry[sandbox.Name] = sandbox.NewClient(sandbox.ClientOptions{BaseURL: cfg.BaseURL, APIKey: g.SandboxAPIKey, Secret: g.SandboxSecret})

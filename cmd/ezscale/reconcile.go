@@ -62,7 +62,7 @@ func runReconcile(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer s.Close()
-	pay, err := newPayments(log, cfg, false) // a sandbox is reached through the site hosting it
+	pay, err := newPayments(ctx, log, cfg, false, nil) // a sandbox is reached through the site hosting it
 	if err != nil {
 		return err
 	}

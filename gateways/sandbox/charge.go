@@ -40,7 +40,7 @@ func (s *Sandbox) ChargeSaved(_ context.Context, r gateways.ChargeRequest) (gate
 		s.chargeByKey[r.IdempotencyKey] = out // invalid requests are not remembered: a corrected retry may pass
 	}
 	delay := s.chargeAnswerDelay
-	s.mu.Unlock()
+	s.unlock()
 	if event != nil {
 		s.emit(*event)
 	}
@@ -129,7 +129,7 @@ func (s *Sandbox) Refund(_ context.Context, r gateways.RefundRequest) (gateways.
 	if err == nil {
 		s.refundByKey[r.IdempotencyKey] = refundOutcome{chargeRef: r.ChargeRef, amount: r.Amount, refund: refund}
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if err != nil {
 		return gateways.Refund{}, err
 	}

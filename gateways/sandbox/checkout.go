@@ -33,7 +33,7 @@ func (s *Sandbox) StartCheckout(_ context.Context, r gateways.CheckoutRequest) (
 		return gateways.Checkout{}, invalid("start checkout: success URL is required")
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if r.CustomerRef != "" {
 		if _, ok := s.customers[r.CustomerRef]; !ok {
 			return gateways.Checkout{}, invalid(fmt.Sprintf("start checkout: no such customer %q", r.CustomerRef))
@@ -58,7 +58,7 @@ func (s *Sandbox) StartSetup(_ context.Context, r gateways.SetupRequest) (gatewa
 		return gateways.Checkout{}, invalid("start setup: customer and success URL are required")
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if _, ok := s.customers[r.CustomerRef]; !ok {
 		return gateways.Checkout{}, invalid(fmt.Sprintf("start setup: no such customer %q", r.CustomerRef))
 	}
@@ -128,7 +128,7 @@ func (s *Sandbox) submitCard(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		o = s.submitCardLocked(sess, in)
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if !ok {
 		s.render(w, "missing", http.StatusNotFound, page{})
 		return
@@ -213,7 +213,7 @@ func (s *Sandbox) submitAuthentication(w http.ResponseWriter, r *http.Request) {
 		sess.pending = nil
 		o = s.failLocked(sess, "Authentication failed. Try again or use another card.")
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if !ok {
 		s.render(w, "missing", http.StatusNotFound, page{})
 		return
@@ -277,7 +277,7 @@ func expiredOutcome(sess *session) outcome {
 // and is not an error; an unknown ref is ErrInvalidRequest.
 func (s *Sandbox) ExpireCheckout(_ context.Context, checkoutRef string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	sess, ok := s.sessions[checkoutRef]
 	if !ok {
 		return invalid(fmt.Sprintf("expire checkout: no such checkout %q", checkoutRef))

@@ -32,6 +32,7 @@ type delivery struct {
 	firstRetry time.Duration
 	signer     signer
 	log        *slog.Logger
+	done       func(eventID string) // told when an event needs no more attempts
 
 	ctx    context.Context // canceled by close
 	cancel context.CancelFunc
@@ -41,7 +42,7 @@ type delivery struct {
 	wg     sync.WaitGroup
 }
 
-func newDelivery(o Options, k signer) *delivery {
+func newDelivery(o Options, k signer, done func(eventID string)) *delivery {
 	client := o.WebhookClient
 	if client == nil {
 		// A redirect counts as a failed attempt: following one would turn the POST into a GET.
@@ -57,7 +58,7 @@ func newDelivery(o Options, k signer) *delivery {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &delivery{url: o.WebhookURL, client: client, firstRetry: firstRetry, signer: k, log: log, ctx: ctx, cancel: cancel}
+	return &delivery{url: o.WebhookURL, client: client, firstRetry: firstRetry, signer: k, log: log, done: done, ctx: ctx, cancel: cancel}
 }
 
 // send starts delivering e unless the delivery was closed.
@@ -71,12 +72,15 @@ func (d *delivery) send(e gateways.Event) {
 	d.wg.Go(func() { d.deliver(e) })
 }
 
-// deliver posts e until the receiver answers 2xx, waiting longer after each failure.
+// deliver posts e until the receiver answers 2xx, waiting longer after each failure. An event
+// that was delivered or given up on is reported to done; one cut short by close is not, so a
+// sandbox opened on saved state sends it again.
 func (d *delivery) deliver(e gateways.Event) {
 	wait := d.firstRetry
 	for attempt := 1; ; attempt++ {
 		err := d.post(e)
 		if err == nil {
+			d.done(e.ID)
 			return
 		}
 		if d.ctx.Err() != nil {
@@ -84,6 +88,7 @@ func (d *delivery) deliver(e gateways.Event) {
 		}
 		if attempt == deliveryAttempts {
 			d.log.Warn("sandbox: webhook delivery abandoned", "event", e.ID, "type", e.Type, "attempts", attempt, "err", err)
+			d.done(e.ID)
 			return
 		}
 		d.log.Info("sandbox: webhook delivery failed, retrying", "event", e.ID, "type", e.Type,

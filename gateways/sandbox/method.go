@@ -28,7 +28,7 @@ func (s *Sandbox) PaymentMethods(_ context.Context, customerRef string) ([]gatew
 // SetDefaultPaymentMethod makes one of the customer's saved cards the one renewals charge.
 func (s *Sandbox) SetDefaultPaymentMethod(_ context.Context, customerRef, paymentMethodRef string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	cus, ok := s.customers[customerRef]
 	if !ok {
 		return invalid(fmt.Sprintf("set default payment method: no such customer %q", customerRef))
@@ -44,7 +44,7 @@ func (s *Sandbox) SetDefaultPaymentMethod(_ context.Context, customerRef, paymen
 // customer whose default is detached has no default until one is set, as at Stripe.
 func (s *Sandbox) DetachPaymentMethod(_ context.Context, paymentMethodRef string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	m, ok := s.methods[paymentMethodRef]
 	if !ok || m.detached {
 		return invalid(fmt.Sprintf("detach payment method: no such attached payment method %q", paymentMethodRef))

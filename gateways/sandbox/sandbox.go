@@ -2,8 +2,10 @@
 // page served by Handler, saved cards for off-session renewals, refunds and HMAC-signed events,
 // all without an external account.
 //
-// State lives in memory behind one mutex, so it is safe for concurrent use and a dev server
-// restart forgets every customer, card, session and charge. One process hosts the Sandbox and
+// State lives in memory behind one mutex, so it is safe for concurrent use. New keeps it in
+// memory only; Open also saves it to a simstore.Store after every change and starts from what
+// was saved, so a dev server restart keeps every customer, card, session, charge and pending
+// webhook delivery. One process hosts the Sandbox and
 // its Handler; other processes (a separate Temporal worker, a crash test) reach that one state
 // through Client, which calls the JSON API under /sandbox/api/v1/ the way the app would call
 // Stripe, and receive its events as signed webhooks posted to Options.WebhookURL.
@@ -31,6 +33,7 @@ import (
 	"time"
 
 	"github.com/ezscale/billing/billing"
+	"github.com/ezscale/billing/devenv/simstore"
 	"github.com/ezscale/billing/gateways"
 )
 
@@ -74,6 +77,7 @@ type Sandbox struct {
 	notify   func(gateways.Event)
 	delivery *delivery // nil without a WebhookURL
 	pages    *template.Template
+	keep     *simstore.Keeper // nil: state lives in memory only (New)
 
 	mu                sync.Mutex
 	declineOffSession bool                 // set by DeclineOffSession
@@ -90,6 +94,7 @@ type Sandbox struct {
 	chargeByKey       map[string]*chargeOutcome
 	chargesPerKey     map[string]int
 	refundByKey       map[string]refundOutcome
+	pending           []gateways.Event // events whose webhook delivery has not succeeded yet
 }
 
 var _ gateways.Gateway = (*Sandbox)(nil)
@@ -167,7 +172,7 @@ func New(o Options) *Sandbox {
 		refundByKey:   map[string]refundOutcome{},
 	}
 	if o.WebhookURL != "" {
-		s.delivery = newDelivery(o, s.signer)
+		s.delivery = newDelivery(o, s.signer, s.delivered)
 	}
 	return s
 }
@@ -189,7 +194,7 @@ func (s *Sandbox) EnsureCustomer(_ context.Context, c gateways.Customer) (string
 		return "", invalid("ensure customer: our customer id is required")
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if ref, ok := s.customerByID[c.ID]; ok {
 		return ref, nil
 	}
@@ -207,9 +212,12 @@ func (s *Sandbox) emit(events ...gateways.Event) {
 			s.notify(e)
 		}
 		s.mu.Lock()
-		drop := s.dropWebhooks
-		s.mu.Unlock()
-		if s.delivery != nil && !drop {
+		queue := s.delivery != nil && !s.dropWebhooks
+		if queue {
+			s.queueLocked(e) // kept until delivered, so a restart resumes the delivery
+		}
+		s.unlock()
+		if queue {
 			s.delivery.send(e)
 		}
 	}

@@ -35,11 +35,13 @@ type env struct {
 	sb     *Sandbox
 	srv    *httptest.Server
 	client *http.Client
+	opts   Options // as the sandbox was made, for restart
 
-	mu     sync.Mutex
-	now    time.Time
-	events []gateways.Event
-	bodies []string // every page rendered, to check no card number comes back
+	mu      sync.Mutex
+	handler http.Handler // sb's, swapped by restart
+	now     time.Time
+	events  []gateways.Event
+	bodies  []string // every page rendered, to check no card number comes back
 }
 
 // newEnv starts the sandbox with the API key testAPIKey; opts adjust its Options further.
@@ -58,9 +60,16 @@ func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	e.opts = o
 	e.sb = New(o)
 	t.Cleanup(e.sb.Close) // registered after srv.Close, so it runs first
-	mux.Handle("/sandbox/", e.sb.Handler())
+	e.handler = e.sb.Handler()
+	mux.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		h := e.handler
+		e.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 	e.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
 }

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/ezscale/billing/devenv/simstore"
 
 	"github.com/ezscale/billing/panels"
 	"github.com/ezscale/billing/panels/connect"
@@ -46,17 +49,35 @@ type Set struct {
 type Options struct {
 	// BuildDelay is how long builds and installs take; default 3 s, so a demo shows "provisioning".
 	BuildDelay time.Duration
+	// State, when set, keeps the simulators' users, servers, accounts, websites and id counters
+	// between runs: each simulator starts from what it saved there and saves every change. Nil
+	// keeps them in memory, so every Start begins with the seeded panels.
+	State simstore.Store
+	// Log records failed saves of the State; nil means slog.Default().
+	Log *slog.Logger
 }
 
 // Start serves one simulator of each panel type on 127.0.0.1 at free ports.
-func Start(o Options) (*Set, error) {
+func Start(ctx context.Context, o Options) (*Set, error) {
 	if o.BuildDelay == 0 {
 		o.BuildDelay = 3 * time.Second
 	}
-	vf := virtfusionsim.New(virtfusionsim.Options{BuildDelay: o.BuildDelay})
-	pt := pterodactylsim.New(pterodactylsim.Options{BuildDelay: o.BuildDelay, PortsPerNode: 50})
-	scp := synergycpsim.New(synergycpsim.Options{BuildDelay: o.BuildDelay})
-	en := enhancesim.New(enhancesim.Options{BuildDelay: o.BuildDelay})
+	vf, err := virtfusionsim.Open(ctx, virtfusionsim.Options{BuildDelay: o.BuildDelay}, o.State, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("start the virtfusion simulator: %w", err)
+	}
+	pt, err := pterodactylsim.Open(ctx, pterodactylsim.Options{BuildDelay: o.BuildDelay, PortsPerNode: 50}, o.State, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("start the pterodactyl simulator: %w", err)
+	}
+	scp, err := synergycpsim.Open(ctx, synergycpsim.Options{BuildDelay: o.BuildDelay}, o.State, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("start the synergycp simulator: %w", err)
+	}
+	en, err := enhancesim.Open(ctx, enhancesim.Options{BuildDelay: o.BuildDelay}, o.State, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("start the enhance simulator: %w", err)
+	}
 	specs := []struct {
 		typ   panels.Type
 		sim   Sim

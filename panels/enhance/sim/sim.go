@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ezscale/billing/devenv/simstore"
 	"github.com/ezscale/billing/panels/simkit"
 )
 
@@ -82,6 +83,7 @@ type Sim struct {
 	subs       map[int64]*subscription
 	sites      []*website
 	faults     simkit.Faults
+	keep       *simstore.Keeper // nil: state lives in memory only
 	handler    http.Handler
 }
 
@@ -282,6 +284,9 @@ func (s *Sim) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
+		s.mu.Lock()
+		s.persist(r.Context())
+		s.mu.Unlock()
 	})
 }
 

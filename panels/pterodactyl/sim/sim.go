@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ezscale/billing/devenv/simstore"
 	"github.com/ezscale/billing/panels/simkit"
 )
 
@@ -48,6 +49,7 @@ type Sim struct {
 	token      string
 	clientKey  string
 	faults     simkit.Faults
+	keep       *simstore.Keeper // nil: state lives in memory only
 	handler    http.Handler
 	api        *http.ServeMux
 
@@ -234,6 +236,9 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.api.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, key)))
+	s.mu.Lock()
+	s.persist(r.Context())
+	s.mu.Unlock()
 }
 
 func (s *Sim) authenticate(r *http.Request) (apiKey, bool) {

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ezscale/billing/devenv/simstore"
 	"github.com/ezscale/billing/panels/simkit"
 )
 
@@ -43,6 +44,7 @@ type Sim struct {
 	buildDelay time.Duration
 	now        simkit.Clock
 	faults     *simkit.Faults
+	keep       *simstore.Keeper // nil: state lives in memory only
 	handler    http.Handler
 
 	parts      []part
@@ -342,6 +344,9 @@ func (s *Sim) routes() http.Handler {
 			return
 		}
 		mux.ServeHTTP(w, r)
+		s.mu.Lock()
+		s.persist(r.Context())
+		s.mu.Unlock()
 	})
 }
 

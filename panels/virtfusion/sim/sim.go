@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ezscale/billing/devenv/simstore"
 	"github.com/ezscale/billing/panels/simkit"
 )
 
@@ -46,6 +47,7 @@ type Sim struct {
 	buildDelay time.Duration
 	now        func() time.Time
 	faults     *simkit.Faults
+	keep       *simstore.Keeper // nil: state lives in memory only
 	handler    http.Handler
 	mux        *http.ServeMux
 
@@ -212,6 +214,7 @@ func (s *Sim) routes() *http.ServeMux {
 			defer s.mu.Unlock()
 			s.advance()
 			f(&request{w: w, r: r, now: s.now()})
+			s.persist(r.Context())
 		})
 	}
 	h("GET /connect", func(q *request) { q.json(http.StatusOK, map[string]any{"data": map[string]any{"connected": true}}) })
