@@ -200,8 +200,38 @@ func (m Money) Allocate(weights ...int64) ([]Money, error) {
 	return out, nil
 }
 
-// String formats m as "USD 12.34" (currency code, space, Decimal).
-func (m Money) String() string { return m.Currency + " " + m.Decimal() }
+// String formats m for people: the currency code, a space, and the amount in major units with
+// the currency's number of decimals and the whole part grouped in thousands by commas
+// ("USD 70,228.68", "JPY 1,234,567", "KWD -1,000.005"). Machines get Decimal.
+func (m Money) String() string { return m.Currency + " " + groupThousands(m.Decimal()) }
+
+// groupThousands puts a comma between each group of three digits of a Decimal's whole part.
+func groupThousands(dec string) string {
+	sign, whole, frac := "", dec, ""
+	if strings.HasPrefix(whole, "-") {
+		sign, whole = "-", whole[1:]
+	}
+	if i := strings.IndexByte(whole, '.'); i >= 0 {
+		whole, frac = whole[:i], whole[i:]
+	}
+	if len(whole) <= 3 {
+		return dec
+	}
+	var b strings.Builder
+	b.Grow(len(dec) + len(whole)/3)
+	b.WriteString(sign)
+	first := len(whole) % 3
+	if first == 0 {
+		first = 3
+	}
+	b.WriteString(whole[:first])
+	for i := first; i < len(whole); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(whole[i : i+3])
+	}
+	b.WriteString(frac)
+	return b.String()
+}
 
 // Decimal formats the amount in major units with exactly the currency's number of decimals:
 // "12.34" for USD 1234, "1234" for JPY 1234, "-1.005" for KWD -1005; this is the form PayPal

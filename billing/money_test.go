@@ -208,6 +208,28 @@ func TestStringAndDecimalUseTheCurrencyExponent(t *testing.T) {
 	}
 }
 
+func TestStringGroupsThousands(t *testing.T) {
+	for _, tc := range []struct {
+		m    Money
+		want string
+	}{
+		{money(7022868, "USD"), "USD 70,228.68"},
+		{money(-7022868, "USD"), "USD -70,228.68"},
+		{money(99999, "EUR"), "EUR 999.99"},
+		{money(100000, "GBP"), "GBP 1,000.00"},
+		{money(1234567, "JPY"), "JPY 1,234,567"},
+		{money(999, "JPY"), "JPY 999"},
+		{money(-1000005, "KWD"), "KWD -1,000.005"},
+		{money(123456789012, "USD"), "USD 1,234,567,890.12"},
+		{money(math.MinInt64, "USD"), "USD -92,233,720,368,547,758.08"},
+		{money(0, "USD"), "USD 0.00"},
+	} {
+		if got := tc.m.String(); got != tc.want {
+			t.Errorf("String(%d %s) = %q; want %q", tc.m.Amount, tc.m.Currency, got, tc.want)
+		}
+	}
+}
+
 func TestParseDecimalReadsPayPalAmounts(t *testing.T) {
 	for _, tc := range []struct {
 		s, cur string

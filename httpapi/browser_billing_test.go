@@ -88,7 +88,7 @@ func TestBrowserCustomerOrdersPaysAndAdminRefunds(t *testing.T) {
 		chromedp.Click(byID("invoice-refund")),
 		chromedp.WaitVisible(byID("flash")),
 	)
-	if got := strings.TrimSpace(chromeValue(admin, t, "status after refund", chromedp.Text(byID("invoice-status")))); got != "refunded" {
+	if got := strings.TrimSpace(chromeValue(admin, t, "status after refund", chromedp.Text(byID("invoice-status")))); got != "Refunded" {
 		t.Fatalf("invoice status after the refund: %q", got)
 	}
 	screenshotTo(admin, t, "admin-invoice-refunded.png")

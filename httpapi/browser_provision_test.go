@@ -80,7 +80,7 @@ func TestBrowserAdminProvisionsAndCustomerSeesSuspension(t *testing.T) {
 		chromedp.Click(chromedp.CSS(string(item)+` [data-testid="service-link"]`)),
 		chromedp.WaitVisible(byID("account-service")),
 	)
-	if got := strings.TrimSpace(chromeValue(customer, t, "status badge", chromedp.Text(byID("service-status")))); got != "suspended" {
+	if got := strings.TrimSpace(chromeValue(customer, t, "status badge", chromedp.Text(byID("service-status")))); got != "Suspended" {
 		t.Fatalf("customer's service page shows status %q, want suspended", got)
 	}
 	waitCtx, cancel := context.WithTimeout(customer, 5*time.Second)
