@@ -31,6 +31,9 @@ func TestBrowserAdminProvisionsAndCustomerSeesSuspension(t *testing.T) {
 		chromedp.WaitVisible(byID("admin-services")),
 		chromedp.Click(byID("create-service")),
 		chromedp.WaitVisible(byID("admin-service-new")),
+		chromedp.SendKeys(byID("service-customer-search"), "buyer@"),
+		chromedp.Click(byID("service-customer-search-submit")),
+		chromedp.WaitReady(chromedp.CSS(`[data-testid="service-customer"] option[value="`+strconv.FormatInt(cust.ID, 10)+`"]`)),
 	)
 	customerValue := optionValue(admin, t, "service-customer", "<"+cust.Email+">")
 	productValue := optionValue(admin, t, "service-product", "VPS 2 GB (")

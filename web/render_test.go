@@ -636,6 +636,7 @@ func TestServiceFormHasItsSelectsOrExplainsWhyNot(t *testing.T) {
 	p.Errors = map[string]string{"hostname": "Use a hostname such as web1.example.com."}
 	out := render(t, r, "admin_service_new", p)
 	for _, want := range []string{
+		`<form method="get" action="/admin/services/new" class="form customer-search" role="search" data-testid="service-customer-search-form">`,
 		`<form method="post" action="/admin/services" class="form">`,
 		`<select id="f-customer_id" name="customer_id" required data-testid="service-customer">`,
 		`<option value="13" selected>Bo Chen &lt;bo@example.com&gt;</option>`,
