@@ -110,7 +110,7 @@ func (s *server) serviceFormPage(r *http.Request) (web.Page, error) {
 		}
 	}
 	if f.CustomerQuery != "" {
-		found, err := s.Store.SearchCustomers(ctx, store.CustomerFilter{Search: strings.TrimPrefix(f.CustomerQuery, "#"),
+		found, err := s.Store.SearchCustomers(ctx, store.CustomerFilter{Search: f.CustomerQuery,
 			Status: store.CustomerActive, Limit: customerMatches + 1})
 		if err != nil {
 			return web.Page{}, err

@@ -60,3 +60,18 @@ func TestNiceTicksCoverTheRangeWithRoundSteps(t *testing.T) {
 		}
 	}
 }
+
+func TestChartsAreDrawnAtTheirWidth(t *testing.T) {
+	for _, c := range []struct {
+		svg  string
+		want string
+	}{
+		{string(Line(Chart{ID: "l", Points: points()})), `viewBox="0 0 480 260"`},
+		{string(Bars(Chart{ID: "b", Points: points(), Width: 960})), `viewBox="0 0 960 260"`},
+		{string(HorizontalBars(Chart{ID: "h", Points: points(), Width: 600})), `viewBox="0 0 600 `},
+	} {
+		if !strings.Contains(c.svg, c.want) {
+			t.Errorf("want %s in\n%s", c.want, c.svg)
+		}
+	}
+}
