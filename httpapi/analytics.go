@@ -294,7 +294,7 @@ func dashboardAnalytics(f dashboardFacts, want string) web.DashboardAnalytics {
 		{ID: "chart-revenue-day", Title: "Revenue by day", Caption: "last 30 days, payments − refunds",
 			SVG: chart.Line(chart.Chart{ID: "chart-revenue-day", Title: "Net revenue by day in " + cur, Series: "Net revenue (" + cur + ")", Points: daily, Format: short, LabelEvery: 7})},
 		{ID: "chart-revenue-month", Title: "Revenue by month", Caption: "last 24 months",
-			SVG: chart.Bars(chart.Chart{ID: "chart-revenue-month", Title: "Net revenue by month in " + cur, Series: "Net revenue (" + cur + ")", Points: monthly, Format: short, LabelEvery: 4})},
+			SVG: chart.Bars(chart.Chart{ID: "chart-revenue-month", Title: "Net revenue by month in " + cur, Series: "Net revenue (" + cur + ")", Points: monthly, Format: short, LabelEvery: 6})},
 		{ID: "chart-revenue-type", Title: "Revenue by service type", Caption: "last 30 days",
 			SVG: chart.Bars(chart.Chart{ID: "chart-revenue-type", Title: "Net revenue by service type in " + cur, Series: "Net revenue (" + cur + ")", Points: types, Format: short, LabelEvery: 1})},
 		{ID: "chart-popular-plans", Title: "Popular plans", Caption: "active subscriptions, all currencies",
