@@ -61,7 +61,7 @@ func TestBrowserAdminProvisionsAndCustomerSeesSuspension(t *testing.T) {
 	}
 
 	// The page refreshes itself while provisioning; once active it stops, so it is read as is.
-	awaitBadge(admin, t, "active", func() {})
+	awaitBadge(admin, t, "Active", func() {})
 	screenshotTo(admin, t, "admin-service-active.png")
 
 	chromeSteps(admin, t, "suspend the service",
@@ -69,14 +69,14 @@ func TestBrowserAdminProvisionsAndCustomerSeesSuspension(t *testing.T) {
 		chromedp.Click(byID("action-suspend")),
 		chromedp.WaitVisible(byID("flash")),
 	)
-	awaitBadge(admin, t, "suspended", func() {
+	awaitBadge(admin, t, "Suspended", func() {
 		chromeSteps(admin, t, "reload the service page", chromedp.Reload(), chromedp.WaitVisible(byID("service-status")))
 	})
 
 	customer := testenv.Chromium(t)
 	logInThroughForm(customer, t, st, cust.Email, "password 12345", "account-dashboard")
 	item := chromedp.CSS(fmt.Sprintf(`[data-testid="service-item"][data-service-id="%d"]`, id))
-	if got := chromeValue(customer, t, "dashboard entry of the service", chromedp.Text(item)); !strings.Contains(got, "suspended") {
+	if got := chromeValue(customer, t, "dashboard entry of the service", chromedp.Text(item)); !strings.Contains(got, "Suspended") {
 		t.Fatalf("dashboard lists service %d as %q; want it marked suspended", id, got)
 	}
 	chromeSteps(customer, t, "open the service from the dashboard",
