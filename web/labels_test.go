@@ -82,3 +82,35 @@ func TestStatusWordsForSentences(t *testing.T) {
 		}
 	}
 }
+
+var (
+	controlRE = regexp.MustCompile(`<(select|input|textarea)\b[^>]*>`)
+	plainType = regexp.MustCompile(`\btype="(hidden|checkbox|radio|submit)"`)
+)
+
+// TestEveryFormControlIsStyled renders the pages with their form controls and checks that each
+// select, text input and textarea either is drawn by the field partial (inside a .field, id
+// f-…) or carries the .control class: none is left with the browser's default look.
+func TestEveryFormControlIsStyled(t *testing.T) {
+	r := newRenderer(t)
+	admin := viewers["admin"]
+	extra := map[string]any{
+		"admin_dashboard": AdminDashboard{Analytics: DashboardAnalytics{Currency: "USD", Currencies: []string{"USD", "EUR"}}},
+		"order_catalog":   OrderCatalog{Currency: "GBP", Currencies: []string{"EUR", "GBP", "USD"}},
+	}
+	for _, name := range PageNames() {
+		data := sampleData[name]
+		if d, ok := extra[name]; ok {
+			data = d
+		}
+		out := render(t, r, name, pageFor(name, admin, data))
+		for _, tag := range controlRE.FindAllString(out, -1) {
+			if plainType.MatchString(tag) || strings.Contains(tag, `id="f-`) {
+				continue
+			}
+			if !regexp.MustCompile(`class="([^"]* )?control( [^"]*)?"`).MatchString(tag) {
+				t.Errorf("%s: %s has neither a field nor the control class", name, tag)
+			}
+		}
+	}
+}
