@@ -73,7 +73,7 @@ func TestBrowserDashboardChartTextAndCurrencySelectAreReadable(t *testing.T) {
 	// A select in a form field, added to the page only to read its style.
 	want := chromeValue(b, t, "form field select style", chromedp.Evaluate[look](`(() => {
 		const f = document.createElement("div"); f.className = "field"; const s = document.createElement("select"); f.append(s);
-		document.querySelector("main").append(f); return `+styleOf+`(s); })()`))
+		document.querySelector("main").append(f); const look = `+styleOf+`(s); f.remove(); return look; })()`))
 	if got != want {
 		t.Errorf("currency select looks like %+v, a form field's select like %+v", got, want)
 	}

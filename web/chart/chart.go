@@ -165,7 +165,7 @@ func HorizontalBars(c Chart) template.HTML {
 	var b strings.Builder
 	width := c.width()
 	n := len(c.Points)
-	h := hPadTop + hPadBottom + n*(hBarHeight+hBarGap)
+	h := hPadTop + hPadBottom + max(n, 2)*(hBarHeight+hBarGap) // room for "No data yet" without bars
 	c.open(&b, "hbar", width, h)
 	_, hi := bounds(c.Points)
 	ticks := niceTicks(0, hi, 4)
