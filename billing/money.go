@@ -205,6 +205,48 @@ func (m Money) Allocate(weights ...int64) ([]Money, error) {
 // ("USD 70,228.68", "JPY 1,234,567", "KWD -1,000.005"). Machines get Decimal.
 func (m Money) String() string { return m.Currency + " " + groupThousands(m.Decimal()) }
 
+// Short formats the amount for a chart axis, without the currency: whole major units below
+// ten thousand ("450", or "12.34" when it has a fraction below one hundred), thousands with one
+// decimal from ten thousand ("12.4k"), millions with one decimal from a million ("1.2M"); a
+// trailing ".0" is dropped. It rounds half away from zero, in integers.
+func (m Money) Short() string {
+	exp, err := CurrencyExponent(m.Currency)
+	if err != nil {
+		exp = 2
+	}
+	unit := uint64(1)
+	for range exp {
+		unit *= 10
+	}
+	abs := absU64(m.Amount)
+	sign := ""
+	if m.Amount < 0 {
+		sign = "-"
+	}
+	div := func(a, b uint64) uint64 { return a/b + (a%b*2)/b } // a/b rounded half up; no overflow
+	tenths := func(per uint64, suffix string) string {
+		n := div(abs, per/10)
+		s := strconv.FormatUint(n/10, 10)
+		if n%10 != 0 {
+			s += "." + strconv.FormatUint(n%10, 10)
+		}
+		return sign + s + suffix
+	}
+	switch {
+	case abs/unit >= 1_000_000:
+		return tenths(unit*1_000_000, "M")
+	case abs/unit >= 10_000:
+		return tenths(unit*1_000, "k")
+	case abs/unit >= 100 || abs%unit == 0:
+		return sign + strconv.FormatUint(div(abs, unit), 10)
+	}
+	cents := abs // exp is at least 2 here: a currency without decimals is always whole
+	if exp > 2 {
+		cents = div(abs, unit/100)
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
+}
+
 // groupThousands puts a comma between each group of three digits of a Decimal's whole part.
 func groupThousands(dec string) string {
 	sign, whole, frac := "", dec, ""

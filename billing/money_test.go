@@ -230,6 +230,31 @@ func TestStringGroupsThousands(t *testing.T) {
 	}
 }
 
+func TestShortRoundsInIntegers(t *testing.T) {
+	for _, tc := range []struct {
+		m    Money
+		want string
+	}{
+		{money(0, "USD"), "0"},
+		{money(45000, "USD"), "450"},
+		{money(1234, "USD"), "12.34"},
+		{money(1200, "USD"), "12"},
+		{money(999999, "USD"), "10000"}, // 9,999.99 is at least 100: whole units, rounded
+		{money(1235000, "USD"), "12.4k"},      // 12.35k: a float reads 12.35 as 12.3499…
+		{money(1200000, "USD"), "12k"},
+		{money(-1235000, "USD"), "-12.4k"},
+		{money(123456789, "USD"), "1.2M"},
+		{money(250000000, "JPY"), "250M"},
+		{money(12345, "KWD"), "12.35"},
+		{money(12345, "JPY"), "12.3k"},
+		{money(math.MinInt64, "USD"), "-92233720368.5M"},
+	} {
+		if got := tc.m.Short(); got != tc.want {
+			t.Errorf("Short(%d %s) = %q; want %q", tc.m.Amount, tc.m.Currency, got, tc.want)
+		}
+	}
+}
+
 func TestParseDecimalReadsPayPalAmounts(t *testing.T) {
 	for _, tc := range []struct {
 		s, cur string

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -322,28 +321,7 @@ func signed(money func(int64) string, v int64) string {
 
 // shortMoney is an axis label: whole major units with k and M, "12.3k", "450".
 func shortMoney(minor int64, currency string) string {
-	exp, err := billing.CurrencyExponent(currency)
-	if err != nil {
-		exp = 2
-	}
-	major := float64(minor)
-	for range exp {
-		major /= 10
-	}
-	abs := major
-	if abs < 0 {
-		abs = -abs
-	}
-	switch {
-	case abs >= 1e6:
-		return strings.TrimSuffix(strconv.FormatFloat(major/1e6, 'f', 1, 64), ".0") + "M"
-	case abs >= 1e4:
-		return strings.TrimSuffix(strconv.FormatFloat(major/1e3, 'f', 1, 64), ".0") + "k"
-	case abs >= 100 || major == float64(int64(major)):
-		return strconv.FormatFloat(major, 'f', 0, 64)
-	default:
-		return strconv.FormatFloat(major, 'f', 2, 64)
-	}
+	return billing.Money{Amount: minor, Currency: currency}.Short()
 }
 
 // productTypeLabel names a product type for people.
