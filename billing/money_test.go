@@ -239,8 +239,8 @@ func TestShortRoundsInIntegers(t *testing.T) {
 		{money(45000, "USD"), "450"},
 		{money(1234, "USD"), "12.34"},
 		{money(1200, "USD"), "12"},
-		{money(999999, "USD"), "10000"}, // 9,999.99 is at least 100: whole units, rounded
-		{money(1235000, "USD"), "12.4k"},      // 12.35k: a float reads 12.35 as 12.3499…
+		{money(999999, "USD"), "10000"},  // 9,999.99 is at least 100: whole units, rounded
+		{money(1235000, "USD"), "12.4k"}, // 12.35k: a float reads 12.35 as 12.3499…
 		{money(1200000, "USD"), "12k"},
 		{money(-1235000, "USD"), "-12.4k"},
 		{money(123456789, "USD"), "1.2M"},
