@@ -200,8 +200,80 @@ func (m Money) Allocate(weights ...int64) ([]Money, error) {
 	return out, nil
 }
 
-// String formats m as "USD 12.34" (currency code, space, Decimal).
-func (m Money) String() string { return m.Currency + " " + m.Decimal() }
+// String formats m for people: the currency code, a space, and the amount in major units with
+// the currency's number of decimals and the whole part grouped in thousands by commas
+// ("USD 70,228.68", "JPY 1,234,567", "KWD -1,000.005"). Machines get Decimal.
+func (m Money) String() string { return m.Currency + " " + groupThousands(m.Decimal()) }
+
+// Short formats the amount for a chart axis, without the currency: whole major units below
+// ten thousand ("450", or "12.34" when it has a fraction below one hundred), thousands with one
+// decimal from ten thousand ("12.4k"), millions with one decimal from a million ("1.2M"); a
+// trailing ".0" is dropped. It rounds half away from zero, in integers.
+func (m Money) Short() string {
+	exp, err := CurrencyExponent(m.Currency)
+	if err != nil {
+		exp = 2
+	}
+	unit := uint64(1)
+	for range exp {
+		unit *= 10
+	}
+	abs := absU64(m.Amount)
+	sign := ""
+	if m.Amount < 0 {
+		sign = "-"
+	}
+	div := func(a, b uint64) uint64 { return a/b + (a%b*2)/b } // a/b rounded half up; no overflow
+	tenths := func(per uint64, suffix string) string {
+		n := div(abs, per/10)
+		s := strconv.FormatUint(n/10, 10)
+		if n%10 != 0 {
+			s += "." + strconv.FormatUint(n%10, 10)
+		}
+		return sign + s + suffix
+	}
+	switch {
+	case abs/unit >= 1_000_000:
+		return tenths(unit*1_000_000, "M")
+	case abs/unit >= 10_000:
+		return tenths(unit*1_000, "k")
+	case abs/unit >= 100 || abs%unit == 0:
+		return sign + strconv.FormatUint(div(abs, unit), 10)
+	}
+	cents := abs // exp is at least 2 here: a currency without decimals is always whole
+	if exp > 2 {
+		cents = div(abs, unit/100)
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
+}
+
+// groupThousands puts a comma between each group of three digits of a Decimal's whole part.
+func groupThousands(dec string) string {
+	sign, whole, frac := "", dec, ""
+	if strings.HasPrefix(whole, "-") {
+		sign, whole = "-", whole[1:]
+	}
+	if i := strings.IndexByte(whole, '.'); i >= 0 {
+		whole, frac = whole[:i], whole[i:]
+	}
+	if len(whole) <= 3 {
+		return dec
+	}
+	var b strings.Builder
+	b.Grow(len(dec) + len(whole)/3)
+	b.WriteString(sign)
+	first := len(whole) % 3
+	if first == 0 {
+		first = 3
+	}
+	b.WriteString(whole[:first])
+	for i := first; i < len(whole); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(whole[i : i+3])
+	}
+	b.WriteString(frac)
+	return b.String()
+}
 
 // Decimal formats the amount in major units with exactly the currency's number of decimals:
 // "12.34" for USD 1234, "1234" for JPY 1234, "-1.005" for KWD -1005; this is the form PayPal

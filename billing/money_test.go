@@ -208,6 +208,53 @@ func TestStringAndDecimalUseTheCurrencyExponent(t *testing.T) {
 	}
 }
 
+func TestStringGroupsThousands(t *testing.T) {
+	for _, tc := range []struct {
+		m    Money
+		want string
+	}{
+		{money(7022868, "USD"), "USD 70,228.68"},
+		{money(-7022868, "USD"), "USD -70,228.68"},
+		{money(99999, "EUR"), "EUR 999.99"},
+		{money(100000, "GBP"), "GBP 1,000.00"},
+		{money(1234567, "JPY"), "JPY 1,234,567"},
+		{money(999, "JPY"), "JPY 999"},
+		{money(-1000005, "KWD"), "KWD -1,000.005"},
+		{money(123456789012, "USD"), "USD 1,234,567,890.12"},
+		{money(math.MinInt64, "USD"), "USD -92,233,720,368,547,758.08"},
+		{money(0, "USD"), "USD 0.00"},
+	} {
+		if got := tc.m.String(); got != tc.want {
+			t.Errorf("String(%d %s) = %q; want %q", tc.m.Amount, tc.m.Currency, got, tc.want)
+		}
+	}
+}
+
+func TestShortRoundsInIntegers(t *testing.T) {
+	for _, tc := range []struct {
+		m    Money
+		want string
+	}{
+		{money(0, "USD"), "0"},
+		{money(45000, "USD"), "450"},
+		{money(1234, "USD"), "12.34"},
+		{money(1200, "USD"), "12"},
+		{money(999999, "USD"), "10000"},  // 9,999.99 is at least 100: whole units, rounded
+		{money(1235000, "USD"), "12.4k"}, // 12.35k: a float reads 12.35 as 12.3499…
+		{money(1200000, "USD"), "12k"},
+		{money(-1235000, "USD"), "-12.4k"},
+		{money(123456789, "USD"), "1.2M"},
+		{money(250000000, "JPY"), "250M"},
+		{money(12345, "KWD"), "12.35"},
+		{money(12345, "JPY"), "12.3k"},
+		{money(math.MinInt64, "USD"), "-92233720368.5M"},
+	} {
+		if got := tc.m.Short(); got != tc.want {
+			t.Errorf("Short(%d %s) = %q; want %q", tc.m.Amount, tc.m.Currency, got, tc.want)
+		}
+	}
+}
+
 func TestParseDecimalReadsPayPalAmounts(t *testing.T) {
 	for _, tc := range []struct {
 		s, cur string

@@ -59,6 +59,15 @@ func AllInvoiceStatuses() []Status {
 // Label is the status in words, as people see it ("Partially refunded").
 func (s Status) Label() string { return label(string(s)) }
 
+// Label is the refund state in words, as people see it ("Failed"); "" is a refund recorded
+// before states were kept, which succeeded.
+func (s RefundStatus) Label() string {
+	if s == "" {
+		return label(string(RefundSucceeded))
+	}
+	return label(string(s))
+}
+
 // label turns a status value into words: the first letter upper case, underscores as spaces
 // ("needs_attention" -> "Needs attention"). Every status value is lower-case ASCII.
 func label(status string) string {

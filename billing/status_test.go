@@ -11,6 +11,8 @@ func TestStatusLabels(t *testing.T) {
 		{StatusPartiallyRefunded.Label(), "Partially refunded"},
 		{StatusCancelled.Label(), "Cancelled"},
 		{ServiceStatus("").Label(), ""},
+		{RefundFailed.Label(), "Failed"},
+		{RefundStatus("").Label(), "Succeeded"},
 	} {
 		if c.got != c.want {
 			t.Errorf("label %q, want %q", c.got, c.want)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -290,11 +289,11 @@ func dashboardAnalytics(f dashboardFacts, want string) web.DashboardAnalytics {
 	count := func(v int64) string { return strconv.FormatInt(v, 10) }
 	v.Charts = []web.DashboardChart{
 		{ID: "chart-mrr-trend", Title: "MRR trend", Caption: trendCaption, Wide: true,
-			SVG: chart.Line(chart.Chart{ID: "chart-mrr-trend", Title: "MRR by day in " + cur, Series: "MRR (" + cur + ")", Points: trend, Format: short})},
+			SVG: chart.Line(chart.Chart{ID: "chart-mrr-trend", Title: "MRR by day in " + cur, Series: "MRR (" + cur + ")", Points: trend, Format: short, Width: 2 * chart.DefaultWidth})},
 		{ID: "chart-revenue-day", Title: "Revenue by day", Caption: "last 30 days, payments − refunds",
 			SVG: chart.Line(chart.Chart{ID: "chart-revenue-day", Title: "Net revenue by day in " + cur, Series: "Net revenue (" + cur + ")", Points: daily, Format: short, LabelEvery: 7})},
 		{ID: "chart-revenue-month", Title: "Revenue by month", Caption: "last 24 months",
-			SVG: chart.Bars(chart.Chart{ID: "chart-revenue-month", Title: "Net revenue by month in " + cur, Series: "Net revenue (" + cur + ")", Points: monthly, Format: short, LabelEvery: 3})},
+			SVG: chart.Bars(chart.Chart{ID: "chart-revenue-month", Title: "Net revenue by month in " + cur, Series: "Net revenue (" + cur + ")", Points: monthly, Format: short, LabelEvery: 6})},
 		{ID: "chart-revenue-type", Title: "Revenue by service type", Caption: "last 30 days",
 			SVG: chart.Bars(chart.Chart{ID: "chart-revenue-type", Title: "Net revenue by service type in " + cur, Series: "Net revenue (" + cur + ")", Points: types, Format: short, LabelEvery: 1})},
 		{ID: "chart-popular-plans", Title: "Popular plans", Caption: "active subscriptions, all currencies",
@@ -322,28 +321,7 @@ func signed(money func(int64) string, v int64) string {
 
 // shortMoney is an axis label: whole major units with k and M, "12.3k", "450".
 func shortMoney(minor int64, currency string) string {
-	exp, err := billing.CurrencyExponent(currency)
-	if err != nil {
-		exp = 2
-	}
-	major := float64(minor)
-	for range exp {
-		major /= 10
-	}
-	abs := major
-	if abs < 0 {
-		abs = -abs
-	}
-	switch {
-	case abs >= 1e6:
-		return strings.TrimSuffix(strconv.FormatFloat(major/1e6, 'f', 1, 64), ".0") + "M"
-	case abs >= 1e4:
-		return strings.TrimSuffix(strconv.FormatFloat(major/1e3, 'f', 1, 64), ".0") + "k"
-	case abs >= 100 || major == float64(int64(major)):
-		return strconv.FormatFloat(major, 'f', 0, 64)
-	default:
-		return strconv.FormatFloat(major, 'f', 2, 64)
-	}
+	return billing.Money{Amount: minor, Currency: currency}.Short()
 }
 
 // productTypeLabel names a product type for people.

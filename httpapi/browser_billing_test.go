@@ -53,7 +53,7 @@ func TestBrowserCustomerOrdersPaysAndAdminRefunds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after paying the browser is at %q, want the invoice", loc)
 	}
-	awaitText(b, t, "invoice-status", "paid", func() {
+	awaitText(b, t, "invoice-status", "Paid", func() {
 		chromeSteps(b, t, "reload the invoice", chromedp.Reload(), chromedp.WaitVisible(byID("invoice-status")))
 	})
 	pdf := chromeValue(b, t, "download the PDF", chromedp.Evaluate[string](fmt.Sprintf(`(async () => {
@@ -75,7 +75,7 @@ func TestBrowserCustomerOrdersPaysAndAdminRefunds(t *testing.T) {
 	}
 	svcID := inv.ServiceID.Int64
 	chromeSteps(b, t, "open the service", chromedp.Navigate(st.URL("/account/services/"+strconv.FormatInt(svcID, 10))), chromedp.WaitVisible(byID("account-service")))
-	awaitBadge(b, t, "active", func() {
+	awaitBadge(b, t, "Active", func() {
 		chromeSteps(b, t, "reload the service", chromedp.Reload(), chromedp.WaitVisible(byID("service-status")))
 	})
 	screenshotTo(b, t, "service-active.png")
@@ -88,7 +88,7 @@ func TestBrowserCustomerOrdersPaysAndAdminRefunds(t *testing.T) {
 		chromedp.Click(byID("invoice-refund")),
 		chromedp.WaitVisible(byID("flash")),
 	)
-	if got := strings.TrimSpace(chromeValue(admin, t, "status after refund", chromedp.Text(byID("invoice-status")))); got != "refunded" {
+	if got := strings.TrimSpace(chromeValue(admin, t, "status after refund", chromedp.Text(byID("invoice-status")))); got != "Refunded" {
 		t.Fatalf("invoice status after the refund: %q", got)
 	}
 	screenshotTo(admin, t, "admin-invoice-refunded.png")

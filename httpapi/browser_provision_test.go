@@ -31,6 +31,9 @@ func TestBrowserAdminProvisionsAndCustomerSeesSuspension(t *testing.T) {
 		chromedp.WaitVisible(byID("admin-services")),
 		chromedp.Click(byID("create-service")),
 		chromedp.WaitVisible(byID("admin-service-new")),
+		chromedp.SendKeys(byID("service-customer-search"), "buyer@"),
+		chromedp.Click(byID("service-customer-search-submit")),
+		chromedp.WaitReady(chromedp.CSS(`[data-testid="service-customer"] option[value="`+strconv.FormatInt(cust.ID, 10)+`"]`)),
 	)
 	customerValue := optionValue(admin, t, "service-customer", "<"+cust.Email+">")
 	productValue := optionValue(admin, t, "service-product", "VPS 2 GB (")
@@ -58,7 +61,7 @@ func TestBrowserAdminProvisionsAndCustomerSeesSuspension(t *testing.T) {
 	}
 
 	// The page refreshes itself while provisioning; once active it stops, so it is read as is.
-	awaitBadge(admin, t, "active", func() {})
+	awaitBadge(admin, t, "Active", func() {})
 	screenshotTo(admin, t, "admin-service-active.png")
 
 	chromeSteps(admin, t, "suspend the service",
@@ -66,21 +69,21 @@ func TestBrowserAdminProvisionsAndCustomerSeesSuspension(t *testing.T) {
 		chromedp.Click(byID("action-suspend")),
 		chromedp.WaitVisible(byID("flash")),
 	)
-	awaitBadge(admin, t, "suspended", func() {
+	awaitBadge(admin, t, "Suspended", func() {
 		chromeSteps(admin, t, "reload the service page", chromedp.Reload(), chromedp.WaitVisible(byID("service-status")))
 	})
 
 	customer := testenv.Chromium(t)
 	logInThroughForm(customer, t, st, cust.Email, "password 12345", "account-dashboard")
 	item := chromedp.CSS(fmt.Sprintf(`[data-testid="service-item"][data-service-id="%d"]`, id))
-	if got := chromeValue(customer, t, "dashboard entry of the service", chromedp.Text(item)); !strings.Contains(got, "suspended") {
+	if got := chromeValue(customer, t, "dashboard entry of the service", chromedp.Text(item)); !strings.Contains(got, "Suspended") {
 		t.Fatalf("dashboard lists service %d as %q; want it marked suspended", id, got)
 	}
 	chromeSteps(customer, t, "open the service from the dashboard",
 		chromedp.Click(chromedp.CSS(string(item)+` [data-testid="service-link"]`)),
 		chromedp.WaitVisible(byID("account-service")),
 	)
-	if got := strings.TrimSpace(chromeValue(customer, t, "status badge", chromedp.Text(byID("service-status")))); got != "suspended" {
+	if got := strings.TrimSpace(chromeValue(customer, t, "status badge", chromedp.Text(byID("service-status")))); got != "Suspended" {
 		t.Fatalf("customer's service page shows status %q, want suspended", got)
 	}
 	waitCtx, cancel := context.WithTimeout(customer, 5*time.Second)

@@ -56,26 +56,28 @@ func priceMoney(amount int64, currency string) string {
 	return money(billing.Money{Amount: amount, Currency: currency})
 }
 
-// orderProductView is a product as the order pages show it, with its prices.
-func orderProductView(p store.CatalogProduct, prices []store.Price) web.OrderProduct {
+// orderProductView is a product as the order pages show it, with its prices in currency
+// (each cycle once). A product not sold in currency shows the prices of the one it is sold in
+// first (prices come sorted by currency, then cycle from shortest to longest).
+func orderProductView(p store.CatalogProduct, prices []store.Price, currency string) web.OrderProduct {
 	v := web.OrderProduct{ID: p.ID, Name: p.Name, Type: p.Type, TypeLabel: productTypeLabels[p.Type], Description: p.Description}
-	var from *store.Price
-	for i, pr := range prices {
+	if !slices.ContainsFunc(prices, func(pr store.Price) bool { return pr.Currency == currency }) && len(prices) > 0 {
+		currency = prices[0].Currency
+	}
+	for _, pr := range prices {
+		if pr.Currency != currency {
+			continue
+		}
 		op := web.OrderPrice{Cycle: pr.Cycle, CycleLabel: cycleLabel(billing.Cycle(pr.Cycle)), Currency: pr.Currency,
 			Amount: priceMoney(pr.Amount, pr.Currency)}
 		if pr.SetupFee > 0 {
 			op.Setup = priceMoney(pr.SetupFee, pr.Currency)
 		}
-		v.Prices = append(v.Prices, op)
-		// The headline price is the shortest cycle, in USD when the product is sold in it.
-		// Prices come sorted by currency, then cycle from shortest to longest.
-		if from == nil || (pr.Currency == "USD" && from.Currency != "USD") {
-			from = &prices[i]
+		if len(v.Prices) == 0 { // the headline price is the shortest cycle
+			v.From = op.Amount
+			v.FromCycle = cycleWords[billing.Cycle(pr.Cycle)][1]
 		}
-	}
-	if from != nil {
-		v.From = priceMoney(from.Amount, from.Currency)
-		v.FromCycle = cycleWords[billing.Cycle(from.Cycle)][1]
+		v.Prices = append(v.Prices, op)
 	}
 	return v
 }
@@ -123,14 +125,21 @@ func (s *server) orderCatalog(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var v web.OrderCatalog
+	var sold []store.Price
+	for _, p := range products {
+		if orderable(p, prices[p.ID]) {
+			sold = append(sold, prices[p.ID]...)
+		}
+	}
+	v := web.OrderCatalog{Currencies: currencies(sold)}
+	v.Currency = s.shopCurrency(r, v.Currencies)
 	for _, g := range groups {
 		row := web.OrderGroup{Name: g.Name, Description: g.Description}
 		for _, p := range products {
 			if p.GroupID != g.ID || !orderable(p, prices[p.ID]) {
 				continue
 			}
-			pv := orderProductView(p, prices[p.ID])
+			pv := orderProductView(p, prices[p.ID], v.Currency)
 			if pv.SoldOut, err = s.soldOut(ctx, p); err != nil {
 				s.fail(w, r, err)
 				return
@@ -197,7 +206,8 @@ func priceValue(p store.Price) string { return p.Cycle + "/" + p.Currency }
 
 // configurePage is the configure form of a product with the given form values.
 func (s *server) configurePage(r *http.Request, p store.CatalogProduct, form map[string]string) web.Page {
-	v := web.OrderConfigure{Product: orderProductView(p, p.Prices), Gateways: gatewayOptions(s.gatewayNames())}
+	cur := s.shopCurrency(r, currencies(p.Prices))
+	v := web.OrderConfigure{Product: orderProductView(p, p.Prices, cur), Gateways: gatewayOptions(s.gatewayNames())}
 	for _, pr := range p.Prices {
 		label := fmt.Sprintf("%s · %s", cycleLabel(billing.Cycle(pr.Cycle)), priceMoney(pr.Amount, pr.Currency))
 		if pr.SetupFee > 0 {
@@ -214,6 +224,9 @@ func (s *server) configurePage(r *http.Request, p store.CatalogProduct, form map
 	}
 	page := s.page(r, "Order "+p.Name, v)
 	page.Form["price"] = priceValue(p.Prices[0])
+	if i := slices.IndexFunc(p.Prices, func(pr store.Price) bool { return pr.Currency == cur }); i >= 0 {
+		page.Form["price"] = priceValue(p.Prices[i]) // the shortest cycle in the customer's currency
+	}
 	if len(v.Gateways) > 0 {
 		page.Form["gateway"] = v.Gateways[0].Value
 	}
@@ -406,7 +419,7 @@ func (s *server) orderReview(w http.ResponseWriter, r *http.Request) {
 func (s *server) reviewPage(r *http.Request, p store.CatalogProduct, c orderChoice, form map[string]string, q pricing.Quote, token string) web.Page {
 	lines, totals := quoteLines(q.Invoice)
 	v := web.OrderReview{
-		Product: orderProductView(p, p.Prices), CycleLabel: cycleLabel(c.Cycle), Currency: c.Currency,
+		Product: orderProductView(p, p.Prices, c.Currency), CycleLabel: cycleLabel(c.Cycle), Currency: c.Currency,
 		Coupon: store.NormalizeCouponCode(c.Coupon), Gateway: gatewayOptions([]string{c.Gateway})[0].Label,
 		Lines: lines, Totals: totals, Total: money(q.Total()), Free: !q.Total().IsPositive(), Token: token,
 	}

@@ -366,7 +366,7 @@ func customerTimeline(events []store.CustomerEvent, invs []store.Invoice, pays [
 		if inv.IssuedAt.Valid {
 			at, title = inv.IssuedAt.Time, "Invoice "+inv.Number+" issued"
 		}
-		out = append(out, web.TimelineRow{At: at, Kind: "invoice", Title: title, Detail: money(inv.Totals.Total) + " · " + string(inv.Status),
+		out = append(out, web.TimelineRow{At: at, Kind: "invoice", Title: title, Detail: money(inv.Totals.Total) + " · " + inv.Status.Label(),
 			Href: fmt.Sprintf("/admin/invoices/%d", inv.ID)})
 	}
 	for _, p := range pays {

@@ -76,6 +76,9 @@ type Settings struct {
 	Billing workflows.Timings
 	// DefaultGateway is the gateway checkout offers first, e.g. "sandbox" in development.
 	DefaultGateway string
+	// DefaultCurrency is the currency the order pages show a visitor whose currency is not
+	// known (no account currency, no country with a currency on sale); "" is USD.
+	DefaultCurrency string
 	// Seller is the company printed on invoice PDFs (name, address, country, tax id, logo).
 	Seller pdf.Party
 	// MetricsToken, when set, is the bearer token /metrics requires; when empty /metrics answers

@@ -78,29 +78,67 @@ func (s *server) adminServiceForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p.Form["customer_id"] = r.URL.Query().Get("customer_id")
+	if id := r.URL.Query().Get("customer_id"); id != "" {
+		p.Form["customer_id"] = id
+	}
 	s.render(w, r, http.StatusOK, "admin_service_new", p)
 }
 
+// customerMatches is how many customers the create-service form lists for a search.
+const customerMatches = 20
+
+// serviceFormPage is the create-service form. The customer is found by a search (customer_q:
+// part of a name or email address, or an id) that lists at most customerMatches customers;
+// the page never lists every customer. The customer already chosen (customer_id) is listed too.
 func (s *server) serviceFormPage(r *http.Request) (web.Page, error) {
-	customers, err := s.Store.ListCustomers(r.Context(), 1000)
-	if err != nil {
-		return web.Page{}, err
-	}
-	products, err := s.Store.Products(r.Context())
-	if err != nil {
-		return web.Page{}, err
-	}
+	ctx := r.Context()
 	var f web.ServiceForm
-	for _, c := range customers {
-		f.Customers = append(f.Customers, web.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Name + " <" + c.Email + ">"})
+	f.CustomerQuery = strings.TrimSpace(r.FormValue("customer_q"))
+	chosen, _ := strconv.ParseInt(r.FormValue("customer_id"), 10, 64)
+	listed := map[int64]bool{}
+	add := func(id int64, name, email string) {
+		if !listed[id] {
+			listed[id] = true
+			f.Customers = append(f.Customers, web.Option{Value: strconv.FormatInt(id, 10), Label: name + " <" + email + ">"})
+		}
+	}
+	if chosen > 0 {
+		if u, err := s.Store.UserByID(ctx, chosen); err == nil && u.Role == store.RoleCustomer {
+			add(u.ID, u.Name, u.Email)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return web.Page{}, err
+		}
+	}
+	if f.CustomerQuery != "" {
+		found, err := s.Store.SearchCustomers(ctx, store.CustomerFilter{Search: f.CustomerQuery,
+			Status: store.CustomerActive, Limit: customerMatches + 1})
+		if err != nil {
+			return web.Page{}, err
+		}
+		for i, c := range found.Customers {
+			if i == customerMatches {
+				f.MoreCustomers = found.Total - customerMatches
+				break
+			}
+			add(c.ID, c.Name, c.Email)
+		}
+		f.Searched = true
+	}
+	products, err := s.Store.Products(ctx)
+	if err != nil {
+		return web.Page{}, err
 	}
 	for _, p := range products {
 		if p.PanelType.Valid && !p.Retired {
 			f.Products = append(f.Products, web.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.Name + " (" + p.PanelType.String + ")"})
 		}
 	}
-	return s.page(r, "Create service", f), nil
+	p := s.page(r, "Create service", f)
+	p.Form["customer_q"] = f.CustomerQuery
+	if chosen == 0 && len(f.Customers) == 1 {
+		p.Form["customer_id"] = f.Customers[0].Value // one match: chosen
+	}
+	return p, nil
 }
 
 // adminCreateService creates a service for a customer by hand and starts its provisioning, the
@@ -114,7 +152,8 @@ func (s *server) adminCreateService(w http.ResponseWriter, r *http.Request) {
 	customerID, _ := strconv.ParseInt(r.PostFormValue("customer_id"), 10, 64)
 	productID, _ := strconv.ParseInt(r.PostFormValue("product_id"), 10, 64)
 	hostname := strings.ToLower(strings.TrimSpace(r.PostFormValue("hostname")))
-	p.Form = map[string]string{"customer_id": r.PostFormValue("customer_id"), "product_id": r.PostFormValue("product_id"), "hostname": hostname}
+	p.Form = map[string]string{"customer_id": r.PostFormValue("customer_id"), "product_id": r.PostFormValue("product_id"), "hostname": hostname,
+		"customer_q": p.Form["customer_q"]}
 	ctx := r.Context()
 	cust, err := s.Store.UserByID(ctx, customerID)
 	if err != nil || cust.Role != store.RoleCustomer {

@@ -6,8 +6,13 @@ import (
 	"github.com/ezscale/billing/billing"
 )
 
-// OrderCatalog is the view of "order_catalog": the products a customer can order, by group.
-type OrderCatalog struct{ Groups []OrderGroup }
+// OrderCatalog is the view of "order_catalog": the products a customer can order, by group,
+// priced in Currency, which the visitor can switch to any of Currencies.
+type OrderCatalog struct {
+	Groups     []OrderGroup
+	Currency   string
+	Currencies []string
+}
 
 // OrderGroup is one heading of the order catalog with its orderable products.
 type OrderGroup struct {
@@ -22,7 +27,7 @@ type OrderProduct struct {
 	TypeLabel               string       // "VPS", "Game server"
 	From                    string       // the lowest price of its shortest cycle, e.g. "USD 8.00"
 	FromCycle               string       // that price's cycle in words, e.g. "month"
-	Prices                  []OrderPrice // every cycle and currency it is sold in
+	Prices                  []OrderPrice // every cycle it is sold in, in one currency
 	SoldOut                 bool         // its stock limit is reached: shown, but not orderable
 }
 

@@ -25,6 +25,7 @@ var funcs = template.FuncMap{
 	"panelTypes":    panelTypeOptions,
 	"statuses":      serviceStatuses,
 	"statusLabel":   statusLabel,
+	"statusWords":   statusWords,
 	"sumCounts":     sumCounts,
 	"options":       options,
 }
@@ -274,6 +275,9 @@ func statusLabel(status any) string {
 	}
 	return fmt.Sprint(status)
 }
+
+// statusWords is a status in words inside a sentence ("needs_attention" -> "needs attention").
+func statusWords(status any) string { return strings.ToLower(statusLabel(status)) }
 
 // sumCounts adds up the services per status.
 func sumCounts(counts map[string]int) int {

@@ -221,8 +221,18 @@ type AdminServices struct {
 	FilterQuery   string // the current filters as a query string, kept by the status tabs
 }
 
-// ServiceForm is the view of "admin_service_new"; values in Page.Form: customer_id, product_id, hostname.
-type ServiceForm struct{ Customers, Products []Option }
+// ServiceForm is the view of "admin_service_new"; values in Page.Form: customer_q, customer_id,
+// product_id, hostname.
+//
+// Customers are the customers matching CustomerQuery (at most a screenful; MoreCustomers say
+// how many more matched) and the one already chosen: the form searches, it never lists every
+// customer. Searched is set when a search ran.
+type ServiceForm struct {
+	Customers, Products []Option
+	CustomerQuery       string
+	Searched            bool
+	MoreCustomers       int
+}
 
 // AdminService is the view of "admin_service". While the status is pending or
 // provisioning the page refreshes itself every 3 seconds (a meta refresh the

@@ -600,8 +600,8 @@ func TestAdminServicesListsRowsFiltersAndCounts(t *testing.T) {
 		`<tr data-testid="service-row" data-service-id="7">`,
 		`href="/admin/services/42"`,
 		`<span class="mono small muted" data-testid="service-ip">203.0.113.10</span>`,
-		`<span class="badge svc-badge svc-needs_attention">needs_attention</span>`,
-		`<span class="badge svc-badge svc-active">active</span>`,
+		`<span class="badge svc-badge svc-needs_attention">Needs attention</span>`,
+		`<span class="badge svc-badge svc-active">Active</span>`,
 		`no capacity on hypervisor group 2`,
 		`href="/admin/services?status=suspended" class="" aria-current="page" data-testid="status-filter-suspended">Suspended <span class="tab-count">3</span>`,
 		`data-testid="status-filter-needs_attention">Needs attention <span class="tab-count">2</span>`,
@@ -636,6 +636,7 @@ func TestServiceFormHasItsSelectsOrExplainsWhyNot(t *testing.T) {
 	p.Errors = map[string]string{"hostname": "Use a hostname such as web1.example.com."}
 	out := render(t, r, "admin_service_new", p)
 	for _, want := range []string{
+		`<form method="get" action="/admin/services/new" class="form customer-search" role="search" data-testid="service-customer-search-form">`,
 		`<form method="post" action="/admin/services" class="form">`,
 		`<select id="f-customer_id" name="customer_id" required data-testid="service-customer">`,
 		`<option value="13" selected>Bo Chen &lt;bo@example.com&gt;</option>`,
@@ -661,7 +662,7 @@ func TestAdminServiceShowsOnlyAllowedActions(t *testing.T) {
 	all := []string{"action-suspend", "action-unsuspend", "action-change-package", "action-terminate", "action-retry", "action-mark-provisioned", "action-abandon"}
 	full := render(t, r, "admin_service", pageFor("admin_service", viewers["admin"], sampleData["admin_service"]))
 	for _, want := range []string{
-		`<span class="badge svc-badge svc-needs_attention" data-testid="service-status">needs_attention</span>`,
+		`<span class="badge svc-badge svc-needs_attention" data-testid="service-status">Needs attention</span>`,
 		`href="http://localhost:8233/namespaces/default/workflows/provision:42" target="_blank" rel="noopener" data-testid="temporal-link"`,
 		`data-testid="attention-reason">create: panel refused the package (no capacity on hypervisor group 2)</p>`,
 		`<form method="post" action="/admin/services/42/suspend"`,
@@ -699,7 +700,7 @@ func TestAdminServiceShowsOnlyAllowedActions(t *testing.T) {
 			t.Errorf("admin_service with nothing allowed shows %s", id)
 		}
 	}
-	for _, want := range []string{`data-testid="service-status">active</span>`, `data-testid="live-unavailable"`, `data-testid="no-actions"`} {
+	for _, want := range []string{`data-testid="service-status">Active</span>`, `data-testid="live-unavailable"`, `data-testid="no-actions"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("admin_service (active, nothing allowed) lacks %s", want)
 		}
@@ -716,7 +717,7 @@ func TestAccountServiceShowsStatusAndCustomerActions(t *testing.T) {
 	cust := viewers["customer"]
 	out := render(t, r, "account_service", pageFor("account_service", cust, sampleData["account_service"]))
 	for _, want := range []string{
-		`<span class="badge svc-badge svc-active" data-testid="service-status">active</span>`,
+		`<span class="badge svc-badge svc-active" data-testid="service-status">Active</span>`,
 		`<form method="post" action="/account/services/7/power"`,
 		`<input type="hidden" name="action" value="start">`,
 		`<input type="hidden" name="action" value="stop">`,
@@ -739,7 +740,7 @@ func TestAccountServiceShowsStatusAndCustomerActions(t *testing.T) {
 	susp := AccountService{Service: suspendedService}
 	out = render(t, r, "account_service", pageFor("account_service", cust, susp))
 	for _, want := range []string{
-		`data-testid="service-status">suspended</span>`,
+		`data-testid="service-status">Suspended</span>`,
 		`data-testid="suspended-notice"`,
 		"This service is suspended. Contact support or pay the overdue invoice to restore it.",
 	} {
@@ -759,7 +760,7 @@ func TestAccountDashboardListsServices(t *testing.T) {
 	out := render(t, r, "account_dashboard", pageFor("account_dashboard", viewers["customer"], sampleData["account_dashboard"]))
 	for _, want := range []string{
 		`href="/account/services/7"`, `href="/account/services/9"`, `web1.example.com`, `<span class="mono">203.0.113.10</span>`,
-		`<span class="badge svc-badge svc-suspended">suspended</span>`, `data-service-id="9"`,
+		`<span class="badge svc-badge svc-suspended">Suspended</span>`, `data-service-id="9"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("account_dashboard lacks %s", want)

@@ -32,7 +32,7 @@ func TestCheckAmountFollowsStripesCurrencyRules(t *testing.T) {
 		{10000, "MGA", 100, ""},
 		{10050, "MGA", 0, "Stripe cannot charge MGA 100.50: amounts in MGA must be whole ariary"},
 		{1250, "HUF", 1250, ""},
-		{5000, "UGX", 0, "Stripe cannot charge UGX 5000: Stripe's rules for UGX are unclear, so UGX is not offered through Stripe"},
+		{5000, "UGX", 0, "Stripe cannot charge UGX 5,000: Stripe's rules for UGX are unclear, so UGX is not offered through Stripe"},
 		{5000, "IQD", 0, "Stripe cannot charge IQD 5.000: Stripe does not take IQD"},
 		{5000, "CLF", 0, "Stripe cannot charge CLF 0.5000: Stripe does not take CLF"},
 	}

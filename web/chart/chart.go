@@ -30,11 +30,18 @@ type Chart struct {
 	Format func(int64) string
 	// LabelEvery shows every n-th category label on the x axis (line and vertical bars); 0 picks one.
 	LabelEvery int
+	// Width is the drawing's width in SVG user units; 0 is DefaultWidth. The SVG is scaled to
+	// its box, text with it, so make it about the width the chart is shown at (DefaultWidth for
+	// half a dashboard row, twice that for a whole row): the CSS font sizes are then close to
+	// the sizes people see.
+	Width int
 }
+
+// DefaultWidth is the width of a chart drawn for half a dashboard row at 1280 px.
+const DefaultWidth = 480
 
 // Geometry of the drawing, in SVG user units; the CSS scales the whole drawing to its box.
 const (
-	width        = 640
 	height       = 260
 	padLeft      = 64
 	padRight     = 16
@@ -47,6 +54,13 @@ const (
 	hPadBottom   = 28
 	legendHeight = 14
 )
+
+func (c Chart) width() int {
+	if c.Width > 0 {
+		return c.Width
+	}
+	return DefaultWidth
+}
 
 func (c Chart) format(v int64) string {
 	if c.Format != nil {
@@ -74,6 +88,7 @@ func Bars(c Chart) template.HTML {
 
 func (c Chart) vertical(bars bool) template.HTML {
 	var b strings.Builder
+	width := c.width()
 	kind := "line"
 	if bars {
 		kind = "bar"
@@ -148,8 +163,9 @@ func (c Chart) vertical(bars bool) template.HTML {
 // value at the end of the bar: for rankings such as popular plans.
 func HorizontalBars(c Chart) template.HTML {
 	var b strings.Builder
+	width := c.width()
 	n := len(c.Points)
-	h := hPadTop + hPadBottom + n*(hBarHeight+hBarGap)
+	h := hPadTop + hPadBottom + max(n, 2)*(hBarHeight+hBarGap) // room for "No data yet" without bars
 	c.open(&b, "hbar", width, h)
 	_, hi := bounds(c.Points)
 	ticks := niceTicks(0, hi, 4)
@@ -170,7 +186,7 @@ func HorizontalBars(c Chart) template.HTML {
 	for i, p := range c.Points {
 		top := hPadTop + i*(hBarHeight+hBarGap) + hBarGap/2
 		fmt.Fprintf(&b, `<text class="chart-label" x="%d" y="%d" text-anchor="end" dominant-baseline="middle">%s</text>`,
-			hLabelWidth-8, top+hBarHeight/2, esc(truncate(p.Label, 22)))
+			hLabelWidth-8, top+hBarHeight/2, esc(truncate(p.Label, 18)))
 		fmt.Fprintf(&b, `<rect class="chart-bar chart-point" x="%d" y="%d" width="%.1f" height="%d" data-value="%d"><title>%s</title></rect>`,
 			hLabelWidth, top, math.Max(x(p.Value)-hLabelWidth, 0.5), hBarHeight, p.Value, esc(c.tip(p)))
 		fmt.Fprintf(&b, `<text class="chart-value" x="%.1f" y="%d" dominant-baseline="middle">%s</text>`,

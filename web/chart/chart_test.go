@@ -2,6 +2,8 @@ package chart
 
 import (
 	"encoding/xml"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -58,5 +60,38 @@ func TestNiceTicksCoverTheRangeWithRoundSteps(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+func TestChartsAreDrawnAtTheirWidth(t *testing.T) {
+	for _, c := range []struct {
+		svg  string
+		want string
+	}{
+		{string(Line(Chart{ID: "l", Points: points()})), `viewBox="0 0 480 260"`},
+		{string(Bars(Chart{ID: "b", Points: points(), Width: 960})), `viewBox="0 0 960 260"`},
+		{string(HorizontalBars(Chart{ID: "h", Points: points(), Width: 600})), `viewBox="0 0 600 `},
+	} {
+		if !strings.Contains(c.svg, c.want) {
+			t.Errorf("want %s in\n%s", c.want, c.svg)
+		}
+	}
+}
+
+// TestEmptyHorizontalBarsLeaveRoomForTheirNote checks that "No data yet" does not sit on the
+// legend or the tick labels of an empty ranking.
+func TestEmptyHorizontalBarsLeaveRoomForTheirNote(t *testing.T) {
+	svg := string(HorizontalBars(Chart{ID: "h", Series: "Active subscriptions"}))
+	y := func(class string) float64 {
+		m := regexp.MustCompile(`<text class="` + class + `"[^>]* y="([0-9.]+)"`).FindStringSubmatch(svg)
+		if m == nil {
+			t.Fatalf("no %s text in\n%s", class, svg)
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	note, legend, tick := y("chart-empty"), y("chart-legend-text"), y("chart-tick")
+	if note-legend < 24 || tick-note < 24 {
+		t.Errorf("empty note at y=%.0f, legend at %.0f, ticks at %.0f: want 24 units apart at least", note, legend, tick)
 	}
 }
