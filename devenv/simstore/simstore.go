@@ -167,6 +167,19 @@ func (k *Keeper) Load(ctx context.Context, v any) (found bool, err error) {
 	return true, nil
 }
 
+// Resume loads the saved state into v and, when there was one, calls restore, which applies v
+// to the simulator. A nil Keeper finds nothing.
+func (k *Keeper) Resume(ctx context.Context, v any, restore func()) error {
+	found, err := k.Load(ctx, v)
+	if err != nil {
+		return err
+	}
+	if found {
+		restore()
+	}
+	return nil
+}
+
 // Save encodes v and stores it when it differs from what was saved last. A failure is logged:
 // the simulator goes on serving from memory, as it would without a store.
 func (k *Keeper) Save(ctx context.Context, v any) {

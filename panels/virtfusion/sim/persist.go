@@ -18,12 +18,8 @@ func Open(ctx context.Context, o Options, st simstore.Store, log *slog.Logger) (
 	s := New(o)
 	s.keep = simstore.NewKeeper(st, StateName, log)
 	var saved state
-	found, err := s.keep.Load(ctx, &saved)
-	if err != nil {
+	if err := s.keep.Resume(ctx, &saved, func() { s.restore(saved) }); err != nil {
 		return nil, err
-	}
-	if found {
-		s.restore(saved)
 	}
 	return s, nil
 }
