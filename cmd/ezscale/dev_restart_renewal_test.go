@@ -101,8 +101,12 @@ func TestDevRestartBetweenRenewalInvoiceAndChargeKeepsTheFakeWorld(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
+	vf, err := st.PanelServerByName(ctx, "dev-"+string(panels.VirtFusion))
+	if err != nil {
+		t.Fatal(err)
+	}
 	o, err := st.PlaceOrder(ctx, store.NewOrder{CustomerID: cust.ID, IdempotencyKey: "restart-order", ProductID: productID,
-		Cycle: billing.Monthly, Price: q.Price, Gateway: sandbox.Name, Hostname: "restart.example.com", CreatedBy: "test",
+		Cycle: billing.Monthly, Price: q.Price, Gateway: sandbox.Name, PanelServerID: vf.ID, Hostname: "restart.example.com", CreatedBy: "test",
 		Invoice: store.NewInvoice{Currency: "USD", Lines: q.Invoice.Lines, DueAt: time.Now(), CreditUsed: q.CreditUsed}})
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +134,19 @@ func TestDevRestartBetweenRenewalInvoiceAndChargeKeepsTheFakeWorld(t *testing.T)
 	}
 	testenv.PayWith4242(t, co.URL)
 
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		svcs, _ := st.CustomerServices(ctx, cust.ID)
+		sub, _ := st.SubscriptionByID(ctx, o.SubscriptionID)
+		invs, _ := st.SubscriptionInvoices(ctx, o.SubscriptionID)
+		t.Logf("services %+v\nsubscription %+v", svcs, sub)
+		for _, inv := range invs {
+			t.Logf("invoice %s %s paid %s of %s", inv.Number, inv.Status, inv.Totals.Paid, inv.Totals.Total)
+		}
+		t.Logf("first run stderr:\n%s", tail(first.stderr.String(), 6000))
+	})
 	service := func() (store.Service, bool) {
 		svcs, err := st.CustomerServices(ctx, cust.ID)
 		if err != nil || len(svcs) != 1 {
