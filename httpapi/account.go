@@ -153,7 +153,7 @@ func (s *server) verifyNeeded(w http.ResponseWriter, r *http.Request) {
 // The answer is the same whether or not the address has an account.
 func (s *server) resendVerification(w http.ResponseWriter, r *http.Request) {
 	email := store.NormalizeEmail(r.PostFormValue("email"))
-	if !s.allow(w, r, "verify:ip:"+clientIP(r), resetWindow, resetPerIP) || !s.allow(w, r, "verify:acct:"+email, resetWindow, resetPerAcct) {
+	if !s.allow(w, r, "verify:ip:"+source(r), resetWindow, resetPerIP) {
 		return
 	}
 	u, err := s.Store.UserByEmail(r.Context(), email)
@@ -163,6 +163,17 @@ func (s *server) resendVerification(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	case !u.Verified():
+		// Over budget the answer stays the same and nothing is sent: requests from elsewhere
+		// never use up the budget of the owner's own session or browser.
+		send, err := s.mailBudget(r, u, "verify")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !send {
+			s.audit(r, "auth.verify_throttled", userTarget(u.ID), nil)
+			break
+		}
 		if err := s.resendOnboarding(r.Context(), u.ID); err != nil {
 			s.fail(w, r, err)
 			return
@@ -391,7 +402,7 @@ func (s *server) forgot(w http.ResponseWriter, r *http.Request) {
 	default:
 		// Over budget the answer stays the same and no mail goes out, so the throttle tells
 		// nothing about the address. The owner's own browser has a budget of its own.
-		mailIt, err = s.resetBudget(r, u)
+		mailIt, err = s.mailBudget(r, u, "reset")
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -484,19 +495,24 @@ func (s *server) reset(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?notice=password-reset", http.StatusSeeOther)
 }
 
-// resetBudget counts a reset request for u and reports whether a mail may go: per (account,
-// source) for anonymous browsers, which also share a budget per account, and per (account,
-// device) for a browser u has logged in from, which strangers' requests never use up.
-func (s *server) resetBudget(r *http.Request, u store.User) (bool, error) {
-	if d, ok := s.knownDevice(r, u.ID); ok {
-		wait, err := s.Store.TakeTry(r.Context(), "reset:dev:"+strconv.FormatInt(u.ID, 10)+":"+d.id, u.Email, resetBackoff)
+// mailBudget reports whether a mail of the kind (reset, verify) may go to u now. The account's
+// own session and its known browsers have budgets of their own; other sources have one each per
+// account and share a larger one, so a stranger can never use up the owner's.
+func (s *server) mailBudget(r *http.Request, u store.User, kind string) (bool, error) {
+	id := strconv.FormatInt(u.ID, 10)
+	if cu := currentUser(r); cu != nil && cu.ID == u.ID {
+		wait, err := s.Store.TakeTry(r.Context(), kind+":user:"+id, u.Email, resetBackoff)
 		return wait == 0, err
 	}
-	wait, err := s.Store.TakeTry(r.Context(), "reset:src:"+u.Email+"|"+source(r), u.Email, resetBackoff)
+	if d, ok := s.knownDevice(r, u.ID); ok {
+		wait, err := s.Store.TakeTry(r.Context(), kind+":dev:"+id+":"+d.id, u.Email, resetBackoff)
+		return wait == 0, err
+	}
+	wait, err := s.Store.TakeTry(r.Context(), kind+":src:"+u.Email+"|"+source(r), u.Email, resetBackoff)
 	if err != nil || wait > 0 {
 		return false, err
 	}
-	wait, err = s.Store.TakeTry(r.Context(), "reset:acct:"+u.Email, u.Email, resetAccountBackoff)
+	wait, err = s.Store.TakeTry(r.Context(), kind+":acct:"+u.Email, u.Email, resetAccountBackoff)
 	return wait == 0, err
 }
 

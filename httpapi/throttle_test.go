@@ -311,3 +311,53 @@ func TestThrottlesSeeTheClientBehindATrustedProxyOnly(t *testing.T) {
 		t.Fatalf("owner behind the proxy: status %d; want 303", r.Status)
 	}
 }
+
+// TestVerificationResendFromAStrangerDoesNotBlockTheOwner: anyone may ask to resend the
+// verification link of any address, so those requests must not use up the owner's budget.
+func TestVerificationResendFromAStrangerDoesNotBlockTheOwner(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{})
+	u := createUnverifiedCustomer(t, st, "fresh@example.com", "a strong password")
+	stranger := browserFrom(t, st, "127.0.0.2")
+	for i := range 5 {
+		if r := stranger.post("/verify/resend", "/verify/sent", url.Values{"email": {u.Email}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("resend %d from a stranger: status %d; want the same 303 every time", i+1, r.Status)
+		}
+	}
+	other := browserFrom(t, st, "127.0.0.3")
+	if r := other.post("/verify/resend", "/verify/sent", url.Values{"email": {u.Email}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("resend from another address after a stranger's 5: status %d; want 303", r.Status)
+	}
+	owner := browserFrom(t, st, "127.0.0.2") // the owner behind the stranger's address, signed in
+	if r := owner.login(u.Email, "a strong password"); r.Status != http.StatusSeeOther {
+		t.Fatalf("owner login: status %d", r.Status)
+	}
+	ctx := context.Background()
+	before, err := auditCount(ctx, st, "auth.verify_throttled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := owner.post("/verify/resend", "/verify/needed", url.Values{"email": {u.Email}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("the signed-in owner's resend: status %d; want 303", r.Status)
+	}
+	after, err := auditCount(ctx, st, "auth.verify_throttled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Fatal("the signed-in owner's resend was throttled by a stranger's requests")
+	}
+	if before == 0 {
+		t.Fatal("a stranger's requests beyond the budget were not throttled")
+	}
+}
+
+func auditCount(ctx context.Context, st *testenv.Stack, action string) (int, error) {
+	log, err := st.Store.AuditLog(ctx, 1000)
+	n := 0
+	for _, e := range log {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n, err
+}
