@@ -84,6 +84,13 @@ export EZSCALE_TEST_ARTIFACTS="$root/test-artifacts"
 say "go vet"
 go vet ./...
 
+say "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*'))
+if [[ -n "$unformatted" ]]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+
 # The repository stands on its own: no code or document cites notes kept outside it.
 say "no citations of notes outside the repository"
 if grep -rnE --exclude-dir=.git --exclude-dir=bin --exclude-dir=test-artifacts --exclude-dir=var --exclude=test.sh \
