@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ezscale/billing/billing"
 )
 
 // Config is the whole runtime configuration. Zero values are never used: Load fills defaults.
@@ -78,6 +80,9 @@ type Config struct {
 	// SellerAddress lines and SellerLogo (a PNG file's contents) are printed on invoices too.
 	SellerAddress []string
 	SellerLogo    []byte
+	// DefaultCurrency is the ISO currency the order pages show a visitor whose currency is not
+	// known from their account or country.
+	DefaultCurrency string
 }
 
 // Billing are the billing timings; days are BillingDay long so tests and demos can run a month
@@ -156,6 +161,7 @@ func Vars() []Var {
 		{"SELLER_TAX_ID", "", "company VAT or tax number printed on invoices"},
 		{"SELLER_ADDRESS", "", "company address printed on invoices, lines separated by |"},
 		{"SELLER_LOGO", "", "path of a PNG logo printed at the top of invoices"},
+		{"DEFAULT_CURRENCY", "USD", "currency the catalogue shows a visitor whose own is not known"},
 		{"DEFAULT_GATEWAY", "sandbox in development, else the first configured", "gateway offered first at checkout"},
 		{"OVERPAYMENT", "refund", "money arriving for an invoice with nothing due: refund (to the payer) or credit (account credit); staff are alerted either way"},
 		{"SANDBOX_GATEWAY", "true in development", "offer the built-in test-card gateway (refused in production)"},
@@ -456,6 +462,10 @@ func (c *Config) loadBilling(get func(name, def string) string) []error {
 	}
 	if len(c.SellerCountry) != 2 {
 		errs = append(errs, fmt.Errorf("SELLER_COUNTRY %q: want a two-letter ISO code", c.SellerCountry))
+	}
+	c.DefaultCurrency = strings.ToUpper(get("DEFAULT_CURRENCY", "USD"))
+	if _, err := billing.CurrencyExponent(c.DefaultCurrency); err != nil {
+		errs = append(errs, fmt.Errorf("DEFAULT_CURRENCY %q: want an ISO 4217 currency code such as USD", c.DefaultCurrency))
 	}
 
 	g := &c.Gateways

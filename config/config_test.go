@@ -201,3 +201,17 @@ func TestTrustedProxies(t *testing.T) {
 		t.Fatalf("default TrustedProxies = %v; want none", c.TrustedProxies)
 	}
 }
+
+func TestDefaultCurrency(t *testing.T) {
+	if c, err := Load(env(nil), "development"); err != nil || c.DefaultCurrency != "USD" {
+		t.Fatalf("default DEFAULT_CURRENCY = %q, %v; want USD", c.DefaultCurrency, err)
+	}
+	if c, err := Load(env(map[string]string{"DEFAULT_CURRENCY": "gbp"}), "development"); err != nil || c.DefaultCurrency != "GBP" {
+		t.Fatalf("DEFAULT_CURRENCY=gbp: %q, %v; want GBP", c.DefaultCurrency, err)
+	}
+	for _, bad := range []string{"EURO", "E1R", "$", "ABC"} {
+		if _, err := Load(env(map[string]string{"DEFAULT_CURRENCY": bad}), "development"); err == nil || !strings.Contains(err.Error(), "DEFAULT_CURRENCY") {
+			t.Errorf("DEFAULT_CURRENCY=%q: err = %v; want a refusal naming the variable", bad, err)
+		}
+	}
+}

@@ -117,6 +117,7 @@ func newHTTP(log *slog.Logger, cfg config.Config, s *store.Store, tc client.Clie
 			Development: cfg.Development(), TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
 			ProvisionStepTimeout: cfg.ProvisionStepTimeout, Billing: timings(cfg), DefaultGateway: cfg.Gateways.Default,
 			Seller: seller(cfg), MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies,
+			DefaultCurrency: cfg.DefaultCurrency,
 		},
 	}), nil
 }
