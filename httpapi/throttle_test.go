@@ -361,3 +361,32 @@ func auditCount(ctx context.Context, st *testenv.Stack, action string) (int, err
 	}
 	return n, err
 }
+
+// TestAccountUnderAttackGivesNewSourcesFewerTries: once an account has collected 20 wrong
+// passwords from everywhere, a new source gets 2 free tries instead of 5, while the owner's
+// first try from a clean address still goes through.
+func TestAccountUnderAttackGivesNewSourcesFewerTries(t *testing.T) {
+	st := testenv.NewStack(t, testenv.Options{})
+	u := createUser(t, st, "owner@example.com", "right password 1", store.RoleCustomer)
+	for i := range 4 {
+		b := browserFrom(t, st, "127.0.1."+strconv.Itoa(i+1))
+		for j := range 5 {
+			if r := b.login(u.Email, "wrong "+strconv.Itoa(j)); r.Status == http.StatusTooManyRequests || r.Status == http.StatusSeeOther {
+				t.Fatalf("attacker %d, wrong password %d: status %d; want a plain refusal within the source's 5 tries", i+1, j+1, r.Status)
+			}
+		}
+	}
+	fresh := browserFrom(t, st, "127.0.2.1")
+	for j := range 2 {
+		if r := fresh.login(u.Email, "wrong again "+strconv.Itoa(j)); r.Status == http.StatusTooManyRequests {
+			t.Fatalf("new source under attack, wrong password %d: 429; want 2 free tries", j+1)
+		}
+	}
+	if r := fresh.login(u.Email, "wrong again 3"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("new source's 3rd try while the account is under attack: status %d; want 429", r.Status)
+	}
+	owner := browserFrom(t, st, "127.0.3.1")
+	if r := owner.login(u.Email, "right password 1"); r.Status != http.StatusSeeOther || r.Location != "/account" {
+		t.Fatalf("owner's first try from a clean address: status %d; want 303 to /account", r.Status)
+	}
+}
