@@ -259,14 +259,14 @@ func runWorker(ctx context.Context, getenv func(string) string, stderr io.Writer
 		return err
 	}
 	p.log.Info("worker polling", "task_queue", p.cfg.TaskQueue, "namespace", p.cfg.TemporalNamespace, "version", readBuildInfo().logValue())
-	return keepWorkerRunning(ctx, p.log, func() worker.Worker { return newWorker(p.cfg, p.client, p.store, p.mail, p.prov, pay) })
+	return keepWorkerRunning(ctx, p.log, workerRestartDelay, func() worker.Worker { return newWorker(p.cfg, p.client, p.store, p.mail, p.prov, pay) })
 }
 
 // keepWorkerRunning runs a worker until ctx ends. The SDK stops a worker for good on errors it
 // deems fatal (a namespace or task queue it cannot find for two minutes, as while a restarted
 // Temporal server comes back); a new worker is then started after a pause instead of leaving
 // the process up with nothing polling.
-func keepWorkerRunning(ctx context.Context, log *slog.Logger, newW func() worker.Worker) error {
+func keepWorkerRunning(ctx context.Context, log *slog.Logger, delay time.Duration, newW func() worker.Worker) error {
 	stop := make(chan any)
 	go func() { <-ctx.Done(); close(stop) }()
 	for {
@@ -274,14 +274,17 @@ func keepWorkerRunning(ctx context.Context, log *slog.Logger, newW func() worker
 		if ctx.Err() != nil {
 			return nil
 		}
-		log.Error("Temporal worker stopped; starting a new one", "err", err, "retry_in", 5*time.Second)
+		log.Error("Temporal worker stopped; starting a new one", "err", err, "retry_in", delay)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(5 * time.Second):
+		case <-time.After(delay):
 		}
 	}
 }
+
+// workerRestartDelay is how long keepWorkerRunning waits before starting a new worker.
+const workerRestartDelay = 5 * time.Second
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	s, log, err := openCommandStore(ctx, getenv, stderr, "info", false)

@@ -190,7 +190,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		g.Go(func() error { temporalServer.supervise(gctx); return nil })
 	}
 	g.Go(func() error {
-		return keepWorkerRunning(gctx, log, func() worker.Worker { return newWorker(cfg, tc, s, mailer, prov, pay) })
+		return keepWorkerRunning(gctx, log, workerRestartDelay, func() worker.Worker { return newWorker(cfg, tc, s, mailer, prov, pay) })
 	})
 	for _, c := range children {
 		g.Go(func() error {
