@@ -5,19 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ezscale/billing/billing"
 	"github.com/ezscale/billing/store"
 )
-
-// countryCurrencies is the currency a customer in a country (ISO 3166 alpha-2) expects to pay
-// in, for the countries whose currency a hosting shop commonly sells in.
-var countryCurrencies = map[string]string{
-	"GB": "GBP", "US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "JP": "JPY", "CH": "CHF",
-	"SE": "SEK", "NO": "NOK", "DK": "DKK", "PL": "PLN", "CZ": "CZK",
-	// The euro area.
-	"AT": "EUR", "BE": "EUR", "HR": "EUR", "CY": "EUR", "EE": "EUR", "FI": "EUR", "FR": "EUR",
-	"DE": "EUR", "GR": "EUR", "IE": "EUR", "IT": "EUR", "LV": "EUR", "LT": "EUR", "LU": "EUR",
-	"MT": "EUR", "NL": "EUR", "PT": "EUR", "SK": "EUR", "SI": "EUR", "ES": "EUR",
-}
 
 // defaultCurrency is the shop's currency for a visitor it knows nothing about.
 func (s *server) defaultCurrency() string {
@@ -47,7 +37,7 @@ func (s *server) shopCurrency(r *http.Request, sold []string) string {
 			return c
 		}
 		if p, err := s.Store.ProfileByUser(ctx, u.ID); err == nil {
-			if c := countryCurrencies[strings.ToUpper(p.Country)]; slices.Contains(sold, c) {
+			if c := billing.CountryCurrency(p.Country); slices.Contains(sold, c) {
 				return c
 			}
 		}
