@@ -218,12 +218,3 @@ func (s *Store) CountUsers(ctx context.Context) (UserCounts, error) {
 	return c, nil
 }
 
-// ListCustomers returns customers by name, for pickers in the admin panel.
-func (s *Store) ListCustomers(ctx context.Context, limit int) ([]User, error) {
-	var out []User
-	err := s.db.SelectContext(ctx, &out, `SELECT `+userColumns+` FROM users WHERE role = 'customer' ORDER BY name, id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list customers: %w", err)
-	}
-	return out, nil
-}
