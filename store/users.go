@@ -217,4 +217,3 @@ func (s *Store) CountUsers(ctx context.Context) (UserCounts, error) {
 	}
 	return c, nil
 }
-
